@@ -1,0 +1,1 @@
+"""Talking to the outside: source readers and (later) delivery targets."""

@@ -1,0 +1,147 @@
+"""Declarative connector settings, as read from the ``connector:`` block of a source YAML file.
+
+Every option a source needs is data here; the readers in this package only interpret it.
+Secrets never appear in these files: a connector names an Airflow Connection (``connection``)
+and the secret is resolved at run time (see ``connectors.connections``).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+
+class _Spec(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class PageNumberPagination(_Spec):
+    """``?page=1&page_size=500``; stops on a short page or when ``total_pages_path`` is reached."""
+
+    type: Literal["page_number"] = "page_number"
+    page_param: str = "page"
+    size_param: str = "page_size"
+    page_size: int = 500
+    first_page: int = 1
+    total_pages_path: str | None = None
+
+
+class OffsetPagination(_Spec):
+    """``?offset=0&limit=500``; stops on a short page or when ``total_path`` is reached."""
+
+    type: Literal["offset"] = "offset"
+    offset_param: str = "offset"
+    limit_param: str = "limit"
+    limit: int = 500
+    total_path: str | None = None
+
+
+class CursorPagination(_Spec):
+    """The response names the next page (``next_cursor_path``); stops when it is empty."""
+
+    type: Literal["cursor"] = "cursor"
+    cursor_param: str = "cursor"
+    next_cursor_path: str = "next_cursor"
+    size_param: str | None = None
+    page_size: int = 500
+
+
+Pagination = Annotated[
+    PageNumberPagination | OffsetPagination | CursorPagination, Field(discriminator="type")
+]
+
+
+class HttpIncremental(_Spec):
+    """Incremental sync by an updated-since cursor.
+
+    The stored cursor is sent as ``since_param``; the new cursor is the greatest ``cursor_field``
+    of the records read (compared as strings, so ISO timestamps).
+    """
+
+    since_param: str = "updated_since"
+    until_param: str | None = None
+    cursor_field: str = "updated_at"
+
+
+class BearerAuth(_Spec):
+    """``Authorization: Bearer <token>``; the token is the Connection's password."""
+
+    type: Literal["bearer"] = "bearer"
+
+
+class TokenEndpointAuth(_Spec):
+    """Log in first, then send the token as a bearer token.
+
+    POSTs the Connection's login and password as JSON to ``path`` and uses the ``token_field`` of
+    the answer (fetched again once on a 401).
+    """
+
+    type: Literal["token_endpoint"] = "token_endpoint"
+    path: str = "/auth/token"
+    username_field: str = "username"
+    password_field: str = "password"
+    token_field: str = "access_token"
+
+
+Auth = Annotated[BearerAuth | TokenEndpointAuth, Field(discriminator="type")]
+
+
+class HttpConnector(_Spec):
+    """An agency's JSON API.
+
+    The base URL and the secret come from the Airflow Connection ``connection`` (host/schema/port,
+    password, or ``extra.base_url``).
+    """
+
+    type: Literal["http"] = "http"
+    connection: str
+    path: str
+    records_path: str = "data"
+    auth: Auth | None = None
+    pagination: Pagination = Field(default_factory=PageNumberPagination)
+    incremental: HttpIncremental | None = None
+    params: dict[str, str] = Field(default_factory=dict)
+    timeout_seconds: float = 30.0
+    max_retries: int = 5
+    backoff_seconds: float = 0.5
+    max_backoff_seconds: float = 30.0
+    rate_limit_per_second: float | None = None
+
+
+class SqlConnector(_Spec):
+    """A table in an agency's exchange database (前置库), read incrementally.
+
+    The SQLAlchemy URL is the Connection ``connection`` (its URI, or ``extra.sqlalchemy_url``).
+    ``cursor_column`` is an update time or an increasing sequence; rows are read in its order,
+    above the stored cursor and, where ``window_end`` is given to the reader, below it.
+    """
+
+    type: Literal["sql"] = "sql"
+    connection: str
+    table: str
+    schema_name: str | None = Field(default=None, alias="schema")
+    cursor_column: str
+    cursor_kind: Literal["timestamp", "sequence"] = "timestamp"
+    chunk_size: int = 50_000
+
+
+class FileConnector(_Spec):
+    """A drop folder an agency writes files into.
+
+    The folder is ``<drop root>/<folder>``, the drop root being the Connection's ``extra.path``
+    (or its host). Files matching ``pattern`` are read once; afterwards they are moved to
+    ``archive/<date>/`` beside them, and unreadable files to ``rejected/`` with a reason file.
+    """
+
+    type: Literal["file"] = "file"
+    connection: str
+    folder: str
+    pattern: str = "*"
+    format: Literal["csv", "xlsx", "jsonl"]
+    encoding: Literal["auto", "utf-8", "gbk", "gb18030"] = "auto"
+    delimiter: str = ","
+    sheet: str | int = 0
+
+
+Connector = Annotated[HttpConnector | SqlConnector | FileConnector, Field(discriminator="type")]

@@ -1,0 +1,61 @@
+"""Shared fixtures: throwaway databases on the real servers, and an isolated hub home.
+
+PostgreSQL and MariaDB are named by ``HUB_TEST_POSTGRES_URL`` and ``HUB_TEST_MARIADB_URL``
+(defaults: the local servers with trust / empty-password auth). Each test that asks for one gets a
+fresh database, dropped afterwards. Where a server does not answer, its tests are skipped with the
+reason; CI runs with ``HUB_REQUIRE_SERVERS=1``, which turns such a skip into a failure.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+
+import pytest
+import sqlalchemy as sa
+
+POSTGRES_ADMIN_URL = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+MARIADB_ADMIN_URL = os.environ.get("HUB_TEST_MARIADB_URL", "mysql+pymysql://root@127.0.0.1:3306/")
+
+
+def _unavailable(what: str, exc: Exception) -> None:
+    reason = f"{what} not reachable: {exc.__class__.__name__}: {str(exc).splitlines()[0]}"
+    if os.environ.get("HUB_REQUIRE_SERVERS") == "1":
+        pytest.fail(reason + " (HUB_REQUIRE_SERVERS=1)")
+    pytest.skip(reason)
+
+
+def _throwaway_database(admin_url: str, what: str) -> Iterator[str]:
+    name = f"hub_test_{uuid.uuid4().hex[:10]}"
+    admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    try:
+        with admin.connect() as conn:
+            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    except sa.exc.OperationalError as exc:
+        admin.dispose()
+        _unavailable(what, exc)
+    url = sa.make_url(admin_url).set(database=name)
+    try:
+        yield url.render_as_string(hide_password=False)
+    finally:
+        with admin.connect() as conn:
+            if admin.dialect.name == "postgresql":
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            else:
+                conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name}"))
+        admin.dispose()
+
+
+@pytest.fixture
+def postgres_url() -> Iterator[str]:
+    """A fresh, empty PostgreSQL database (SQLAlchemy URL, psycopg 3 driver)."""
+    yield from _throwaway_database(POSTGRES_ADMIN_URL, "PostgreSQL")
+
+
+@pytest.fixture
+def mariadb_url() -> Iterator[str]:
+    """A fresh, empty MariaDB database (SQLAlchemy URL, PyMySQL driver)."""
+    yield from _throwaway_database(MARIADB_ADMIN_URL, "MariaDB")
