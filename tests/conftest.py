@@ -59,3 +59,31 @@ def postgres_url() -> Iterator[str]:
 def mariadb_url() -> Iterator[str]:
     """A fresh, empty MariaDB database (SQLAlchemy URL, PyMySQL driver)."""
     yield from _throwaway_database(MARIADB_ADMIN_URL, "MariaDB")
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform_url(request: pytest.FixtureRequest, tmp_path) -> str:
+    """A migrated, empty platform database with reference data: a SQLite file, then PostgreSQL."""
+    from hub.reference import load_reference
+    from hub.store.db import make_engine, upgrade
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'hub.db'}"
+    else:
+        url = request.getfixturevalue("postgres_url")
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        load_reference(connection)
+    engine.dispose()
+    return url
+
+
+@pytest.fixture
+def platform_engine(platform_url: str) -> Iterator[sa.Engine]:
+    """An engine on ``platform_url``, disposed afterwards."""
+    from hub.store.db import make_engine
+
+    engine = make_engine(platform_url)
+    yield engine
+    engine.dispose()

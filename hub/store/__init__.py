@@ -1,0 +1,1 @@
+"""The platform store: schema, migrations, bulk loading and the set-based upsert."""

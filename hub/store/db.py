@@ -1,0 +1,44 @@
+"""Opening the platform database and bringing its schema up to date."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import sqlalchemy as sa
+from alembic import command
+from alembic.config import Config
+
+from hub.settings import PROJECT_ROOT, settings
+
+MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
+
+
+def make_engine(url: str | None = None) -> sa.Engine:
+    """An engine for the platform database (``HUB_DATABASE_URL`` by default).
+
+    For SQLite the file's folder is created, and the connection waits for a writer instead of
+    failing at once (the embedded default has one writer at a time).
+    """
+    url = url or settings().database_url
+    parsed = sa.make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        if parsed.database and parsed.database != ":memory:":
+            Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
+        return sa.create_engine(url, connect_args={"timeout": 60})
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def alembic_config(url: str) -> Config:
+    """The Alembic configuration for ``url``, without an ini file."""
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    config.set_main_option("sqlalchemy.url", url.replace("%", "%%"))
+    return config
+
+
+def upgrade(engine: sa.Engine) -> None:
+    """Apply every migration not yet applied (``alembic upgrade head``)."""
+    config = alembic_config(engine.url.render_as_string(hide_password=False))
+    with engine.begin() as connection:
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")

@@ -1,0 +1,182 @@
+"""The platform database schema (SQLAlchemy 2 Core), for SQLite and PostgreSQL alike.
+
+The canonical record tables are generated from ``hub.model`` so a field is declared once. The
+migrations under ``sql/migrations`` are generated from this metadata and reviewed by hand.
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+
+from hub.model import Field, FieldType, RecordKind, fields_of
+
+metadata = sa.MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "pk": "pk_%(table_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    }
+)
+
+Timestamp = sa.DateTime(timezone=True)
+
+department = sa.Table(
+    "department",
+    metadata,
+    sa.Column("code", sa.String(32), primary_key=True),
+    sa.Column("name", sa.String(100), nullable=False, unique=True),
+    sa.Column("credit_code", sa.String(18)),
+    sa.Column("level", sa.String(16), nullable=False),
+    sa.Column("region_code", sa.String(12), nullable=False),
+    comment="Departments that deliver records, decide them and repair them.",
+)
+
+repair_responsibility = sa.Table(
+    "repair_responsibility",
+    metadata,
+    sa.Column("province", sa.String(32), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("unit", sa.String(100), primary_key=True),
+    sa.Column("item", sa.String(100), nullable=False),
+    sa.Column("record_kind", sa.String(16), nullable=False),
+    sa.Column("list_type", sa.String(64)),
+    comment="Who repairs which kind of record (谁认定、谁修复), one row per responsible unit.",
+)
+
+ingest_batch = sa.Table(
+    "ingest_batch",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("source_id", sa.String(100), nullable=False, index=True),
+    sa.Column("logical_date", sa.Date, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("started_at", Timestamp, nullable=False),
+    sa.Column("finished_at", Timestamp),
+    sa.Column("cursor_before", sa.String(64)),
+    sa.Column("cursor_after", sa.String(64)),
+    sa.Column("n_read", sa.Integer, nullable=False, default=0),
+    sa.Column("n_inserted", sa.Integer, nullable=False, default=0),
+    sa.Column("n_updated", sa.Integer, nullable=False, default=0),
+    sa.Column("n_unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column("n_quarantined", sa.Integer, nullable=False, default=0),
+    sa.Column("n_files_rejected", sa.Integer, nullable=False, default=0),
+    sa.Column("schema_drift", sa.Text),
+    sa.Column("error", sa.Text),
+    comment="One run of one source: what it read, loaded and quarantined, and why it failed.",
+)
+
+source_cursor = sa.Table(
+    "source_cursor",
+    metadata,
+    sa.Column("source_id", sa.String(100), primary_key=True),
+    sa.Column("cursor", sa.String(64), nullable=False),
+    sa.Column("batch_id", sa.ForeignKey("ingest_batch.id"), nullable=False),
+    sa.Column("updated_at", Timestamp, nullable=False),
+    comment="Where each incremental source stands; committed with the data it covers.",
+)
+
+source_file = sa.Table(
+    "source_file",
+    metadata,
+    sa.Column("source_id", sa.String(100), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("file_name", sa.String(255), nullable=False),
+    sa.Column("size", sa.BigInteger, nullable=False),
+    sa.Column("status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text),
+    sa.Column("batch_id", sa.ForeignKey("ingest_batch.id"), nullable=False),
+    comment="Every dropped file seen, by content: processed once, or rejected with the reason.",
+)
+
+raw_record = sa.Table(
+    "raw_record",
+    metadata,
+    sa.Column("batch_id", sa.ForeignKey("ingest_batch.id"), primary_key=True),
+    sa.Column("seq", sa.Integer, primary_key=True),
+    sa.Column("source_id", sa.String(100), nullable=False),
+    sa.Column("origin", sa.Text, nullable=False),
+    sa.Column("payload", sa.Text, nullable=False),
+    sa.Column("payload_sha256", sa.String(64), nullable=False),
+    sa.Column("received_at", Timestamp, nullable=False),
+    sa.Column("outcome", sa.String(16), nullable=False),
+    comment="Every record exactly as received (JSON), and whether it was loaded or quarantined.",
+)
+
+quarantine = sa.Table(
+    "quarantine",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("batch_id", sa.Integer, nullable=False),
+    sa.Column("raw_seq", sa.Integer, nullable=False),
+    sa.Column("source_id", sa.String(100), nullable=False, index=True),
+    sa.Column("rule", sa.String(64), nullable=False),
+    sa.Column("field", sa.String(64)),
+    sa.Column("message", sa.Text, nullable=False),
+    sa.Column("department", sa.String(200), nullable=False),
+    sa.Column("created_at", Timestamp, nullable=False),
+    sa.Column("resolved_at", Timestamp),
+    sa.ForeignKeyConstraint(["batch_id", "raw_seq"], ["raw_record.batch_id", "raw_record.seq"]),
+    comment="One row per rule a raw record failed, with the department that must fix it.",
+)
+
+record_history = sa.Table(
+    "record_history",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("record_key", sa.String(32), nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("version", sa.Integer, nullable=False),
+    sa.Column("content_hash", sa.String(32), nullable=False),
+    sa.Column("data", sa.Text, nullable=False),
+    sa.Column("batch_id", sa.Integer, nullable=False),
+    sa.Column("superseded_by_batch", sa.Integer, nullable=False),
+    comment="Earlier versions of canonical records, as JSON, kept when a correction arrives.",
+)
+
+
+def _column(field: Field) -> sa.Column:
+    column_type: sa.types.TypeEngine = {
+        FieldType.TEXT: sa.String(field.max_length) if field.max_length else sa.Text(),
+        FieldType.CODE: sa.String(field.max_length or 64),
+        FieldType.DATE: sa.Date(),
+        FieldType.AMOUNT: sa.Numeric(18, 6),
+    }[field.type]
+    return sa.Column(field.name, column_type, comment=f"{field.label} {field.code or ''}".strip())
+
+
+def _record_table(kind: RecordKind) -> sa.Table:
+    return sa.Table(
+        f"{kind}_record",
+        metadata,
+        sa.Column("record_key", sa.String(32), primary_key=True),
+        *(_column(f) for f in fields_of(kind)),
+        sa.Column("status", sa.String(16), nullable=False, server_default="published"),
+        sa.Column("source_id", sa.String(100), nullable=False),
+        sa.Column("batch_id", sa.Integer, nullable=False),
+        sa.Column("raw_seq", sa.Integer, nullable=False),
+        sa.Column("received_at", Timestamp, nullable=False),
+        sa.Column("updated_at", Timestamp, nullable=False),
+        sa.Column("content_hash", sa.String(32), nullable=False),
+        sa.Column("version", sa.Integer, nullable=False),
+        sa.Index(f"ix_{kind}_record_credit_code", "credit_code"),
+        sa.Index(f"ix_{kind}_record_source_department", "source_department"),
+        comment=f"Canonical {kind} records, one row per identity (kind, authority, document, "
+        "subject); received_at is the first receipt, for timeliness.",
+    )
+
+
+RECORD_TABLES: dict[RecordKind, sa.Table] = {kind: _record_table(kind) for kind in RecordKind}
+
+# Lineage and lifecycle columns a mapping never fills; the pipeline sets them.
+SYSTEM_COLUMNS = (
+    "record_key",
+    "status",
+    "source_id",
+    "batch_id",
+    "raw_seq",
+    "received_at",
+    "updated_at",
+    "content_hash",
+    "version",
+)

@@ -1,0 +1,130 @@
+"""The set-based, idempotent upsert of canonical records.
+
+A page of canonical rows is bulk-loaded into a temporary staging table; then three statements do
+the rest, whatever the page size: count what is new / changed / unchanged, copy the versions about
+to be replaced into ``record_history``, and ``INSERT ... ON CONFLICT DO UPDATE`` only where the
+content changed. Re-sending the same records therefore changes nothing, and a correction
+replaces its row while the previous version stays in the history.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pandas as pd
+import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql, sqlite
+
+from hub.model import RecordKind, field_names
+from hub.store.bulk import insert_frame
+from hub.store.schema import RECORD_TABLES, record_history
+
+# Columns an update leaves alone: the identity, when the record was first received, its status.
+_KEPT_ON_UPDATE = {"record_key", "received_at", "status", "version"}
+
+
+@dataclass(frozen=True)
+class UpsertCounts:
+    """What an upsert did with the rows it was given."""
+
+    inserted: int = 0
+    updated: int = 0
+    unchanged: int = 0
+
+    def __add__(self, other: UpsertCounts) -> UpsertCounts:
+        return UpsertCounts(
+            self.inserted + other.inserted,
+            self.updated + other.updated,
+            self.unchanged + other.unchanged,
+        )
+
+
+def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:
+    """A temporary table with ``target``'s columns and no constraints."""
+    staging = sa.Table(
+        f"staging_{target.name}",
+        sa.MetaData(),
+        *(sa.Column(c.name, c.type) for c in target.columns if c.name not in ("status",)),
+        prefixes=["TEMPORARY"],
+    )
+    staging.drop(connection, checkfirst=True)
+    staging.create(connection)
+    return staging
+
+
+def _count(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> UpsertCounts:
+    joined = staging.outerjoin(target, target.c.record_key == staging.c.record_key)
+    new = sa.func.sum(sa.case((target.c.record_key.is_(None), 1), else_=0))
+    changed = sa.func.sum(sa.case((target.c.content_hash != staging.c.content_hash, 1), else_=0))
+    total = sa.func.count()
+    row = connection.execute(sa.select(new, changed, total).select_from(joined)).one()
+    inserted, updated, all_rows = (int(v or 0) for v in row)
+    return UpsertCounts(inserted, updated, all_rows - inserted - updated)
+
+
+def _json_of_row(connection: sa.Connection, target: sa.Table, kind: RecordKind) -> sa.Function:
+    build = "json_build_object" if connection.dialect.name == "postgresql" else "json_object"
+    pairs = []
+    for name in field_names(kind):
+        pairs += [sa.literal(name), target.c[name]]
+    return getattr(sa.func, build)(*pairs)
+
+
+def _keep_history(
+    connection: sa.Connection, kind: RecordKind, target: sa.Table, staging: sa.Table
+) -> None:
+    changed = (
+        sa.select(
+            target.c.record_key,
+            sa.literal(kind.value),
+            target.c.version,
+            target.c.content_hash,
+            sa.cast(_json_of_row(connection, target, kind), sa.Text),
+            target.c.batch_id,
+            staging.c.batch_id,
+        )
+        .select_from(target.join(staging, target.c.record_key == staging.c.record_key))
+        .where(target.c.content_hash != staging.c.content_hash)
+    )
+    columns = ["record_key", "kind", "version", "content_hash", "data", "batch_id"]
+    connection.execute(
+        record_history.insert().from_select([*columns, "superseded_by_batch"], changed)
+    )
+
+
+def _merge(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> None:
+    dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+    columns = [c.name for c in staging.columns]
+    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
+    rows = sa.select(*staging.columns).where(sa.true())
+    statement = dialect_insert(target).from_select(columns, rows)
+    updates = {c: statement.excluded[c] for c in columns if c not in _KEPT_ON_UPDATE}
+    updates["version"] = target.c.version + 1
+    connection.execute(
+        statement.on_conflict_do_update(
+            index_elements=[target.c.record_key],
+            set_=updates,
+            where=target.c.content_hash != statement.excluded.content_hash,
+        )
+    )
+
+
+def upsert_records(
+    connection: sa.Connection, kind: RecordKind, records: pd.DataFrame
+) -> UpsertCounts:
+    """Upsert canonical rows of ``kind`` (one per ``record_key``, with lineage columns set).
+
+    Runs in the caller's transaction, so the caller commits the data with its cursor.
+    """
+    if records.empty:
+        return UpsertCounts()
+    target = RECORD_TABLES[kind]
+    staging = _staging_table(connection, target)
+    insert_frame(connection, staging, records[[c.name for c in staging.columns]])
+    counts = _count(connection, target, staging)
+    if counts.updated:
+        _keep_history(connection, kind, target, staging)
+    if counts.inserted or counts.updated:
+        _merge(connection, target, staging)
+    staging.drop(connection)
+    return counts

@@ -1,0 +1,99 @@
+"""The platform store on real SQLite and PostgreSQL: migrations, reference data, upsert."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime
+
+import pandas as pd
+import pytest
+import sqlalchemy as sa
+from alembic.autogenerate import compare_metadata
+from alembic.migration import MigrationContext
+
+from hub.identity import content_hashes, record_keys
+from hub.model import RecordKind, field_names
+from hub.store.schema import RECORD_TABLES, department, metadata, record_history
+from hub.store.upsert import UpsertCounts, upsert_records
+
+pytestmark = pytest.mark.integration
+
+
+def test_migrations_build_exactly_the_declared_schema(platform_engine: sa.Engine) -> None:
+    with platform_engine.connect() as connection:
+        diff = compare_metadata(MigrationContext.configure(connection), metadata)
+    assert diff == []
+
+
+def test_reference_data_holds_the_seed_departments(platform_engine: sa.Engine) -> None:
+    with platform_engine.connect() as connection:
+        names = connection.scalars(sa.select(department.c.name).order_by(department.c.code)).all()
+        units = connection.scalars(
+            sa.text("SELECT unit FROM repair_responsibility WHERE item = '失信被执行人信息'")
+        ).all()
+    assert len(names) == 41
+    assert names[0] == "省委宣传部" and names[-1] == "宁波海关"
+    assert "省市场监管局" in names
+    assert sorted(units) == ["省法院", "省经济研究院"]
+
+
+def _penalties(documents: list[str], fine: float, batch_id: int) -> pd.DataFrame:
+    records = pd.DataFrame(
+        {name: None for name in field_names(RecordKind.PENALTY)}, index=range(len(documents))
+    )
+    records["document_no"] = documents
+    records["subject_name"] = "杭州某某有限公司"
+    records["credit_code"] = "91310110666007217T"
+    records["authority_code"] = "11330000002482410Y"
+    records["fine_amount"] = fine
+    records["decision_date"] = pd.Timestamp("2026-11-03")
+    now = datetime(2026, 11, 4, 9, tzinfo=UTC)
+    return records.assign(
+        record_key=record_keys(RecordKind.PENALTY, records),
+        source_id="test",
+        batch_id=batch_id,
+        raw_seq=range(len(documents)),
+        received_at=now,
+        updated_at=now,
+        content_hash=content_hashes(RecordKind.PENALTY, records),
+        version=1,
+    )
+
+
+def test_upsert_is_idempotent_and_keeps_corrected_versions(platform_engine: sa.Engine) -> None:
+    table = RECORD_TABLES[RecordKind.PENALTY]
+    first = _penalties(["罚〔2026〕1号", "罚〔2026〕2号"], 0.2, batch_id=1)
+    with platform_engine.begin() as connection:
+        assert upsert_records(connection, RecordKind.PENALTY, first) == UpsertCounts(2, 0, 0)
+    with platform_engine.begin() as connection:
+        assert upsert_records(connection, RecordKind.PENALTY, first) == UpsertCounts(0, 0, 2)
+    corrected = _penalties(["罚〔2026〕1号", "罚〔2026〕3号"], 0.5, batch_id=2)
+    with platform_engine.begin() as connection:
+        assert upsert_records(connection, RecordKind.PENALTY, corrected) == UpsertCounts(1, 1, 0)
+
+    with platform_engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                table.c.document_no,
+                table.c.fine_amount,
+                table.c.version,
+                table.c.batch_id,
+                table.c.status,
+            ).order_by(table.c.document_no)
+        ).all()
+        history = connection.execute(sa.select(record_history)).mappings().all()
+    assert [
+        (r.document_no, float(r.fine_amount), r.version, r.batch_id, r.status) for r in rows
+    ] == [
+        ("罚〔2026〕1号", 0.5, 2, 2, "published"),
+        ("罚〔2026〕2号", 0.2, 1, 1, "published"),
+        ("罚〔2026〕3号", 0.5, 1, 2, "published"),
+    ]
+    assert len(history) == 1
+    old = json.loads(history[0]["data"])
+    assert (old["document_no"], float(old["fine_amount"]), history[0]["version"]) == (
+        "罚〔2026〕1号",
+        0.2,
+        1,
+    )
+    assert (history[0]["batch_id"], history[0]["superseded_by_batch"]) == (1, 2)
