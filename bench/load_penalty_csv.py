@@ -1,0 +1,252 @@
+"""Benchmark: load a million penalty records from a CSV file drop, against a bare COPY.
+
+    .venv/bin/python bench/load_penalty_csv.py [--rows 1000000] [--backends postgresql sqlite]
+
+Writes a CSV in the national 双公示 column layout (valid credit codes, fines in yuan, legacy
+category codes), then for each backend, each in its own process so peak memory is its own:
+- bare: the same file into a table of the same columns, all text (PostgreSQL: COPY; SQLite, which
+  has no COPY: Arrow read + executemany), i.e. the floor any loader pays;
+- hub: the real pipeline (`collect_source` through the file connector): raw landing, mapping,
+  rules, identity, staging and upsert, file ledger, all in one transaction.
+Prints records/s, peak memory and the ratio of the two rates.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import os
+import random
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+import uuid
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+ROOT = Path(__file__).resolve().parent.parent
+WORK = ROOT / "var" / "bench"
+PG_ADMIN = os.environ.get(
+    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
+)
+SOURCE_ID = "bench_penalty_csv"
+SOURCE_YAML = f"""
+id: {SOURCE_ID}
+name: benchmark penalty file drop
+department: 省生态环境厅
+kind: penalty
+connector: {{type: file, connection: bench_drop, folder: drop, pattern: "*.csv", format: csv}}
+mapping:
+  fields:
+    document_no: CF_WSH
+    subject_name: CF_XDR_MC
+    subject_category: CF_XDR_LB
+    credit_code: CF_XDR_SHXYM
+    legal_rep: CF_FRDB
+    violation_type: CF_WFXW
+    violation_facts: CF_SY
+    legal_basis: CF_YJ
+    penalty_categories: CF_CFLB
+    penalty_content: CF_NR
+    fine_amount: {{column: CF_NR_FK, unit: yuan}}
+    decision_date: CF_JDRQ
+    valid_until: CF_YXQ
+    authority_name: CF_CFJG
+    authority_code: CF_CFJGDM
+    source_department: CF_SJLY
+    source_department_code: CF_SJLYDM
+"""
+
+
+def write_csv(path: Path, rows: int, seed: int = 7) -> None:
+    """A realistic penalty file: 20,000 subjects, a few departments, fines in yuan."""
+    from sandbox.codes import make_uscc
+
+    rng = random.Random(seed)
+    np_rng = np.random.default_rng(seed)
+    subjects = [make_uscc(rng, "330100") for _ in range(20_000)]
+    authorities = [(f"浙江省某厅{i:02d}", make_uscc(rng, "330000", "1", "1")) for i in range(12)]
+    who = np_rng.integers(0, len(subjects), rows)
+    by = np_rng.integers(0, len(authorities), rows)
+    days = pd.to_datetime("2026-01-01") + pd.to_timedelta(np_rng.integers(0, 300, rows), unit="D")
+    frame = pd.DataFrame(
+        {
+            "CF_WSH": [f"浙罚〔2026〕{i}号" for i in range(rows)],
+            "CF_XDR_MC": [f"杭州某某{w}有限公司" for w in who],
+            "CF_XDR_LB": "法人及非法人组织",
+            "CF_XDR_SHXYM": np.array(subjects)[who],
+            "CF_FRDB": "张三",
+            "CF_WFXW": "未按规定履行义务",
+            "CF_SY": "经查，当事人存在违法行为，事实清楚，证据确凿。",
+            "CF_YJ": "《中华人民共和国行政处罚法》第二十八条",
+            "CF_CFLB": np_rng.choice(["1", "0;1", "罚款", "警告"], rows),
+            "CF_NR": "罚款人民币若干元",
+            "CF_NR_FK": np_rng.integers(1, 500, rows) * 1000,
+            "CF_JDRQ": days.strftime("%Y-%m-%d"),
+            "CF_YXQ": "2099-12-31",
+            "CF_CFJG": np.array([a[0] for a in authorities])[by],
+            "CF_CFJGDM": np.array([a[1] for a in authorities])[by],
+            "CF_SJLY": np.array([a[0] for a in authorities])[by],
+            "CF_SJLYDM": np.array([a[1] for a in authorities])[by],
+        }
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    frame.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
+
+
+def _peak_mb() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _database_url(backend: str, workdir: Path) -> tuple[str, str | None]:
+    if backend == "sqlite":
+        return f"sqlite:///{workdir / 'hub.db'}", None
+    import sqlalchemy as sa
+
+    name = f"hub_bench_{uuid.uuid4().hex[:8]}"
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"CREATE DATABASE {name}"))
+    admin.dispose()
+    return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), name
+
+
+def _drop_database(name: str) -> None:
+    import sqlalchemy as sa
+
+    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+    admin.dispose()
+
+
+def measure_bare(backend: str, csv_path: Path) -> dict:
+    """Time the floor: the file into a same-shaped all-text table."""
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+    import sqlalchemy as sa
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, pg_name = _database_url(backend, Path(tmp))
+        engine = sa.create_engine(url)
+        header = csv_path.open(encoding="utf-8").readline().strip().split(",")
+        columns = ", ".join(f'"{c}" text' for c in header)
+        started = time.perf_counter()
+        with engine.begin() as conn:
+            conn.execute(sa.text(f"CREATE TABLE bare ({columns})"))
+            if backend == "postgresql":
+                cursor = conn.connection.driver_connection.cursor()
+                with (
+                    cursor.copy("COPY bare FROM STDIN (FORMAT csv, HEADER true)") as copy,
+                    csv_path.open("rb") as f,
+                ):
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+            else:
+                as_text = pacsv.ConvertOptions(column_types={c: pa.string() for c in header})
+                table = pacsv.read_csv(csv_path, convert_options=as_text)
+                marks = ", ".join("?" * len(header))
+                raw = conn.connection.driver_connection
+                for batch in table.to_batches(100_000):
+                    raw.executemany(
+                        f"INSERT INTO bare VALUES ({marks})",
+                        zip(*(col.to_pylist() for col in batch.columns), strict=True),
+                    )
+            rows = conn.execute(sa.text("SELECT count(*) FROM bare")).scalar_one()
+        seconds = time.perf_counter() - started
+        engine.dispose()
+        if pg_name:
+            _drop_database(pg_name)
+    return {"rows": rows, "seconds": seconds, "peak_mb": _peak_mb()}
+
+
+def measure_hub(backend: str, csv_path: Path) -> dict:
+    """Time the real pipeline on the file, from an empty migrated database."""
+    with tempfile.TemporaryDirectory() as tmp:
+        workdir = Path(tmp)
+        url, pg_name = _database_url(backend, workdir)
+        (workdir / "sources").mkdir()
+        (workdir / "sources" / f"{SOURCE_ID}.yaml").write_text(SOURCE_YAML, encoding="utf-8")
+        (workdir / "drop").mkdir()
+        shutil.copy(csv_path, workdir / "drop" / csv_path.name)
+        os.environ.update(
+            HUB_DATABASE_URL=url,
+            HUB_SOURCES_DIR=str(workdir / "sources"),
+            AIRFLOW_CONN_BENCH_DROP=json.dumps({"conn_type": "fs", "extra": {"path": tmp}}),
+        )
+        from hub.collect import collect_source
+        from hub.store.db import make_engine, upgrade
+
+        engine = make_engine(url)
+        upgrade(engine)
+        started = time.perf_counter()
+        summary = collect_source(SOURCE_ID, date(2026, 11, 3), engine=engine)
+        seconds = time.perf_counter() - started
+        engine.dispose()
+        if pg_name:
+            _drop_database(pg_name)
+    return {
+        "rows": summary.read,
+        "loaded": summary.loaded,
+        "quarantined": summary.quarantined,
+        "seconds": seconds,
+        "peak_mb": _peak_mb(),
+    }
+
+
+def _in_child(what: str, backend: str, csv_path: Path) -> dict:
+    out = subprocess.run(
+        [sys.executable, __file__, "--child", what, backend, str(csv_path)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    return json.loads(out.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=int, default=1_000_000)
+    parser.add_argument("--backends", nargs="+", default=["postgresql", "sqlite"])
+    parser.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        what, backend, path = args.child
+        result = (measure_bare if what == "bare" else measure_hub)(backend, Path(path))
+        print(json.dumps(result))
+        return
+
+    csv_path = WORK / f"penalties_{args.rows}.csv"
+    if not csv_path.exists():
+        started = time.perf_counter()
+        write_csv(csv_path, args.rows)
+        print(
+            f"wrote {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) "
+            f"in {time.perf_counter() - started:.1f} s"
+        )
+    print(f"{'backend':<11}{'what':<6}{'records':>10}{'seconds':>9}{'rec/s':>10}{'peak MB':>9}")
+    for backend in args.backends:
+        bare = _in_child("bare", backend, csv_path)
+        hub = _in_child("hub", backend, csv_path)
+        for label, r in (("bare", bare), ("hub", hub)):
+            rate = r["rows"] / r["seconds"]
+            print(
+                f"{backend:<11}{label:<6}{r['rows']:>10,}{r['seconds']:>9.1f}{rate:>10,.0f}"
+                f"{r['peak_mb']:>9,.0f}"
+            )
+        ratio = (hub["rows"] / hub["seconds"]) / (bare["rows"] / bare["seconds"])
+        print(
+            f"{backend:<11}hub/bare rate ratio {ratio:.2f}; hub loaded {hub['loaded']:,}, "
+            f"quarantined {hub['quarantined']:,}"
+        )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,39 @@
+"""Airflow for the DAG tests: its own home and metadata database in a temporary folder.
+
+Set before Airflow is first imported, so nothing is written to ``~/airflow``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from pathlib import Path
+
+import pytest
+
+DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
+_AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="hub-airflow-"))
+os.environ.update(
+    AIRFLOW_HOME=str(_AIRFLOW_HOME),
+    AIRFLOW__CORE__DAGS_FOLDER=str(DAGS_FOLDER),
+    AIRFLOW__CORE__LOAD_EXAMPLES="False",
+    AIRFLOW__CORE__UNIT_TEST_MODE="True",
+    AIRFLOW__DATABASE__SQL_ALCHEMY_CONN=f"sqlite:///{_AIRFLOW_HOME / 'airflow.db'}",
+)
+
+
+@pytest.fixture(scope="session")
+def airflow_db() -> Path:
+    """A migrated Airflow metadata database (once per session)."""
+    from airflow.utils import db
+
+    db.initdb()
+    return _AIRFLOW_HOME
+
+
+@pytest.fixture(scope="session")
+def dagbag(airflow_db: Path):
+    """Every DAG in ``dags/``, parsed the way the dag processor parses them."""
+    from airflow.dag_processing.dagbag import DagBag
+
+    return DagBag(dag_folder=str(DAGS_FOLDER))
