@@ -1,0 +1,163 @@
+"""The project's one HTTP policy: retries with capped, jittered backoff, and a rate limiter.
+
+Source readers and delivery targets build their sessions with ``build_session`` and send with
+``send_request``, so that every HTTP call of the hub retries the same way and gives up with the
+same kind of message: ``gave up after 6 attempts: 503 Service Unavailable from <url>``.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+import requests
+from requests.adapters import HTTPAdapter
+from urllib3.exceptions import (
+    ConnectTimeoutError,
+    InvalidHeader,
+    MaxRetryError,
+    NewConnectionError,
+    ReadTimeoutError,
+)
+from urllib3.response import BaseHTTPResponse
+from urllib3.util.retry import Retry
+
+RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
+RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE"})
+
+
+class GaveUpError(Exception):
+    """Every attempt of a request failed; the message says how often, why, and where."""
+
+    def __init__(self, attempts: int, cause: str, url: str) -> None:
+        super().__init__(f"gave up after {attempts} attempts: {cause} from {url}")
+        self.attempts = attempts
+        self.cause = cause
+        self.url = url
+
+
+class _CappedRetry(Retry):
+    """A ``Retry`` whose ``Retry-After`` waits never exceed ``backoff_max``.
+
+    A server's ``Retry-After: 86400`` (or an unparsable value) must not stall a whole run.
+    """
+
+    def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
+        try:
+            retry_after = super().get_retry_after(response)
+        except InvalidHeader:
+            return None
+        return None if retry_after is None else min(retry_after, self.backoff_max)
+
+
+def build_session(
+    *, max_retries: int = 5, backoff_seconds: float = 0.5, max_backoff_seconds: float = 30.0
+) -> requests.Session:
+    """A session that retries connect errors, read timeouts and 429/500/502/503/504 answers.
+
+    The wait before retry ``n`` is about ``backoff_seconds * 2**(n-1)`` plus up to
+    ``backoff_seconds`` of jitter, never more than ``max_backoff_seconds``; a ``Retry-After``
+    header is honoured up to the same cap. Close the session when done.
+
+    Args:
+        max_retries: retries after the first attempt (``0``: a single attempt).
+        backoff_seconds: the base of the exponential backoff, and the jitter's range.
+        max_backoff_seconds: the longest single wait, ``Retry-After`` included.
+    """
+    retry = _CappedRetry(
+        total=max_retries,
+        status_forcelist=RETRY_STATUSES,
+        allowed_methods=RETRY_METHODS,
+        backoff_factor=backoff_seconds,
+        backoff_jitter=backoff_seconds,
+        backoff_max=max_backoff_seconds,
+        respect_retry_after_header=True,
+        # Hand back the last answer instead of raising, so send_request can name its status.
+        raise_on_status=False,
+    )
+    session = requests.Session()
+    adapter = HTTPAdapter(max_retries=retry)
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
+    return session
+
+
+def send_request(
+    session: requests.Session, method: str, url: str, **kwargs: Any
+) -> requests.Response:
+    """Send a request through ``session``; raise ``GaveUpError`` once its retries are spent.
+
+    Args:
+        session: a session from ``build_session``.
+        method: the HTTP method.
+        url: the URL, without its query (``params`` go in ``kwargs``).
+        **kwargs: passed to ``requests.Session.request`` (``params``, ``json``, ``timeout``...).
+
+    Returns:
+        The answer, whatever its status, unless it is a retryable status that persisted.
+
+    Raises:
+        GaveUpError: every attempt failed to connect, timed out, or answered a retryable status.
+    """
+    try:
+        response = session.request(method, url, **kwargs)
+    except requests.ConnectionError as exc:
+        max_retry = exc.args[0] if exc.args and isinstance(exc.args[0], MaxRetryError) else None
+        if max_retry is None:
+            raise
+        attempts = _max_retries(session, url) + 1
+        raise GaveUpError(attempts, _describe_failure(max_retry.reason), _url_of(exc, url)) from exc
+    if response.status_code in RETRY_STATUSES:
+        retries = response.raw.retries if response.raw is not None else None
+        attempts = len(retries.history) + 1 if retries is not None else 1
+        cause = f"{response.status_code} {response.reason}"
+        response.close()
+        raise GaveUpError(attempts, cause, response.url)
+    return response
+
+
+def _max_retries(session: requests.Session, url: str) -> int:
+    adapter = session.get_adapter(url)
+    retry = adapter.max_retries if isinstance(adapter, HTTPAdapter) else None
+    return int(retry.total or 0) if retry is not None else 0
+
+
+def _describe_failure(reason: Exception | None) -> str:
+    if isinstance(reason, ReadTimeoutError):
+        return "read timed out"
+    if isinstance(reason, NewConnectionError):
+        return f"could not connect ({str(reason).rsplit(': ', 1)[-1]})"
+    if isinstance(reason, ConnectTimeoutError):
+        return "connect timed out"
+    return f"{type(reason).__name__}: {reason}"
+
+
+def _url_of(exc: requests.RequestException, fallback: str) -> str:
+    return exc.request.url if exc.request is not None and exc.request.url else fallback
+
+
+class RateLimiter:
+    """At most ``per_second`` requests a second, shared safely between threads.
+
+    Call ``wait()`` before each request; it sleeps until the request's slot comes.
+    ``per_second=None`` means no limit.
+    """
+
+    def __init__(self, per_second: float | None) -> None:
+        if per_second is not None and per_second <= 0:
+            raise ValueError(f"rate limit must be positive, got {per_second}")
+        self._interval = 1.0 / per_second if per_second else 0.0
+        self._next_slot = time.monotonic()
+        self._lock = threading.Lock()
+
+    def wait(self) -> None:
+        """Block until the next request may be sent."""
+        if not self._interval:
+            return
+        with self._lock:
+            now = time.monotonic()
+            slot = max(now, self._next_slot)
+            self._next_slot = slot + self._interval
+        if slot > now:
+            time.sleep(slot - now)
