@@ -16,6 +16,7 @@ from hub.codes import code_table, translate
 from hub.dates import parse_dates
 from hub.model import Field, FieldType, fields_of
 from hub.sources import FieldMap, SourceSpec
+from hub.text import normalise
 
 YUAN_PER_WAN = 10_000
 PROBLEM_COLUMNS = ["row", "rule", "field", "message"]
@@ -51,12 +52,6 @@ def problem_frame(
     )
 
 
-def normalise_text(values: pd.Series) -> pd.Series:
-    """NFKC-normalise and trim text; empty strings become missing."""
-    text = values.astype("str").str.normalize("NFKC").str.strip()
-    return text.where(text != "")
-
-
 def _check_columns(spec: SourceSpec, columns: pd.Index) -> list[str]:
     mapped = {m.column: name for name, m in spec.mapping.fields.items() if m.column}
     mandatory = {f.name for f in fields_of(spec.kind) if f.mandatory}
@@ -78,7 +73,7 @@ def _check_columns(spec: SourceSpec, columns: pd.Index) -> list[str]:
 def _map_field(
     spec: SourceSpec, target: Field, origin: FieldMap, raw: pd.Series
 ) -> tuple[pd.Series, pd.DataFrame | None]:
-    text = normalise_text(raw)
+    text = normalise(raw)
     failed: pd.Series | None = None
     if target.type is FieldType.DATE:
         value = parse_dates(text, origin.formats)

@@ -1,14 +1,20 @@
 """The set-based, idempotent upsert of canonical records.
 
-A page of canonical rows is bulk-loaded into a temporary staging table; then three statements do
-the rest, whatever the page size: count what is new / changed / unchanged, copy the versions about
-to be replaced into ``record_history``, and ``INSERT ... ON CONFLICT DO UPDATE`` only where the
-content changed. Re-sending the same records therefore changes nothing, and a correction
-replaces its row while the previous version stays in the history.
+One query finds which of a page's keys the table already holds. New records are bulk-loaded
+straight into the table (COPY on PostgreSQL), the common case of a daily delivery. Known ones go
+through a temporary staging table and three statements, whatever their number: count the changed
+and unchanged, copy the versions about to be replaced into ``record_history``, and
+``INSERT ... ON CONFLICT DO UPDATE`` only where the content changed. Re-sending the same records
+therefore changes nothing, and a correction replaces its row while the previous version stays in
+the history.
+
+Two batches inserting the same new record at the same moment make the later one fail on the
+primary key; its transaction rolls back whole and the retry finds the record known.
 """
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -52,14 +58,24 @@ def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:
     return staging
 
 
-def _count(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> UpsertCounts:
-    joined = staging.outerjoin(target, target.c.record_key == staging.c.record_key)
-    new = sa.func.sum(sa.case((target.c.record_key.is_(None), 1), else_=0))
+def _known_keys(connection: sa.Connection, target: sa.Table, keys: list[str]) -> set[str]:
+    """Which of ``keys`` the table holds, in one query (an array or a JSON list parameter)."""
+    if connection.dialect.name == "postgresql":
+        statement = sa.text(f"SELECT record_key FROM {target.name} WHERE record_key = ANY(:keys)")
+        return set(connection.scalars(statement, {"keys": keys}))
+    statement = sa.text(
+        f"SELECT record_key FROM {target.name} "
+        "WHERE record_key IN (SELECT value FROM json_each(:keys))"
+    )
+    return set(connection.scalars(statement, {"keys": json.dumps(keys)}))
+
+
+def _count_changed(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> UpsertCounts:
+    joined = staging.join(target, target.c.record_key == staging.c.record_key)
     changed = sa.func.sum(sa.case((target.c.content_hash != staging.c.content_hash, 1), else_=0))
-    total = sa.func.count()
-    row = connection.execute(sa.select(new, changed, total).select_from(joined)).one()
-    inserted, updated, all_rows = (int(v or 0) for v in row)
-    return UpsertCounts(inserted, updated, all_rows - inserted - updated)
+    row = connection.execute(sa.select(changed, sa.func.count()).select_from(joined)).one()
+    updated, known = (int(v or 0) for v in row)
+    return UpsertCounts(updated=updated, unchanged=known - updated)
 
 
 def _json_of_row(connection: sa.Connection, target: sa.Table, kind: RecordKind) -> sa.Function:
@@ -119,12 +135,19 @@ def upsert_records(
     if records.empty:
         return UpsertCounts()
     target = RECORD_TABLES[kind]
+    known = records["record_key"].isin(
+        _known_keys(connection, target, records["record_key"].tolist())
+    )
+    columns = [c.name for c in target.columns if c.name != "status"]
+    insert_frame(connection, target, records.loc[~known, columns])
+    counts = UpsertCounts(inserted=int((~known).sum()))
+    if not known.any():
+        return counts
     staging = _staging_table(connection, target)
-    insert_frame(connection, staging, records[[c.name for c in staging.columns]])
-    counts = _count(connection, target, staging)
-    if counts.updated:
+    insert_frame(connection, staging, records.loc[known, columns])
+    changes = _count_changed(connection, target, staging)
+    if changes.updated:
         _keep_history(connection, kind, target, staging)
-    if counts.inserted or counts.updated:
         _merge(connection, target, staging)
     staging.drop(connection)
-    return counts
+    return counts + changes

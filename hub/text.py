@@ -1,0 +1,36 @@
+"""Whole-column text operations in Arrow's C++ kernels (pandas' own fall back to Python)."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+
+
+def normalise(values: pd.Series) -> pd.Series:
+    """NFKC-normalise (full-width → half-width) and trim; empty strings become missing."""
+    text = pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array(values.astype("str")), "NFKC"))
+    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+    return pd.Series(text, dtype="str", index=values.index)
+
+
+def as_text(values: pd.Series) -> pa.Array:
+    """A column as Arrow text: dates as ``YYYY-MM-DD``, numbers in their shortest form."""
+    array = pa.array(values, from_pandas=True)
+    if pa.types.is_timestamp(array.type):
+        array = pc.strftime(array, "%Y-%m-%d")
+    return pc.cast(array, pa.large_string())
+
+
+def join_columns(columns: Sequence[pd.Series], separator: str) -> list[str]:
+    """Each row's values joined by ``separator`` (missing values as empty text)."""
+    separator_scalar = pa.scalar(separator, pa.large_string())
+    joined = pc.binary_join_element_wise(
+        *(as_text(c) for c in columns),
+        separator_scalar,
+        null_handling="replace",
+        null_replacement="",
+    )
+    return joined.to_pylist()
