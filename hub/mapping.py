@@ -46,8 +46,19 @@ def problem_frame(
     rows: pd.Index, rule: str, field_name: str | None, messages: pd.Series | str
 ) -> pd.DataFrame:
     """Problems of one rule for ``rows``, in the shape ``MappedPage.problems`` has."""
+    # Plain Python strings: Arrow-backed columns broadcast from one scalar were seen to come out
+    # of pd.concat pointing at reused memory (pandas 3.1 / pyarrow 26), corrupting COPY input.
     return pd.DataFrame(
-        {"row": rows, "rule": rule, "field": field_name, "message": messages},
+        {
+            "row": rows,
+            "rule": pd.Series(rule, index=range(len(rows)), dtype=object),
+            "field": pd.Series(field_name, index=range(len(rows)), dtype=object),
+            "message": pd.Series(
+                messages if isinstance(messages, str) else messages.tolist(),
+                index=range(len(rows)),
+                dtype=object,
+            ),
+        },
         columns=PROBLEM_COLUMNS,
     )
 

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -26,12 +24,14 @@ def _copy(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> No
     for i, arrow_field in enumerate(arrow.schema):
         if pa.types.is_timestamp(arrow_field.type) and arrow_field.type.tz is None:
             arrow = arrow.set_column(i, arrow_field.name, arrow.column(i).cast(pa.date32()))
-    buffer = io.BytesIO()
-    pacsv.write_csv(arrow, buffer, pacsv.WriteOptions(include_header=False))
+    # An Arrow-native sink: writing through a Python file object from Arrow's threads has been
+    # seen to hand PostgreSQL zeroed bytes while another Python thread was running.
+    sink = pa.BufferOutputStream()
+    pacsv.write_csv(arrow, sink, pacsv.WriteOptions(include_header=False))
     columns = ", ".join(f'"{c}"' for c in frame.columns)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(buffer.getbuffer())
+        copy.write(memoryview(sink.getvalue()))
     cursor.close()
 
 

@@ -1,0 +1,97 @@
+"""``hub sandbox``: set up the simulated province, run its API server, deliver days."""
+
+from __future__ import annotations
+
+import shlex
+from datetime import date, timedelta
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from sandbox import server
+from sandbox.config import DEFAULT_PORT, DEFAULT_SEED, SandboxConfig, connection_env, default_dir
+from sandbox.deliver import deliver as deliver_days
+from sandbox.deliver import init_sandbox
+
+app = typer.Typer(help="模拟省份（沙箱）：部门数据交付、接口服务。", no_args_is_help=True)
+console = Console()
+
+DirOption = Annotated[
+    Path | None, typer.Option("--dir", help="Sandbox directory (default: <var dir>/sandbox).")
+]
+
+
+def _config(directory: Path | None) -> SandboxConfig:
+    return SandboxConfig.load((directory or default_dir()).resolve())
+
+
+@app.command()
+def init(
+    directory: DirOption = None,
+    seed: Annotated[int, typer.Option(help="Seed of every generated record.")] = DEFAULT_SEED,
+    port: Annotated[int, typer.Option(help="Port of the background API server.")] = DEFAULT_PORT,
+    exchange_url: Annotated[
+        str, typer.Option(help="Exchange database URL (default: SQLite file in the sandbox).")
+    ] = "",
+) -> None:
+    """Create the sandbox: store, exchange tables, drop folders and connections.env."""
+    config = SandboxConfig((directory or default_dir()).resolve(), seed, port, exchange_url)
+    init_sandbox(config)
+    env = connection_env(config.dir, config.api_base_url, config.exchange_database_url, seed)
+    lines = [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
+    (config.dir / "connections.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
+    console.print(
+        f"sandbox ready in {config.dir} (seed {seed}); source {config.dir}/connections.env"
+    )
+
+
+@app.command()
+def start(directory: DirOption = None) -> None:
+    """Start the sandbox API server in the background."""
+    config = _config(directory)
+    pid = server.start_background(config)
+    console.print(f"sandbox API server running at {config.api_base_url} (pid {pid})")
+
+
+@app.command()
+def stop(directory: DirOption = None) -> None:
+    """Stop the background sandbox API server."""
+    stopped = server.stop_background(_config(directory))
+    console.print("sandbox API server stopped" if stopped else "sandbox API server was not running")
+
+
+@app.command()
+def status(directory: DirOption = None) -> None:
+    """Show whether the sandbox API server runs, and its request counts."""
+    state = server.background_status(_config(directory))
+    if state is None:
+        console.print("sandbox API server is not running")
+        raise typer.Exit(1)
+    console.print(state)
+
+
+@app.command()
+def deliver(
+    day: Annotated[str, typer.Option("--date", help="First delivery day, YYYY-MM-DD.")],
+    days: Annotated[int, typer.Option(help="Number of consecutive days.")] = 1,
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    directory: DirOption = None,
+) -> None:
+    """Deliver one or more days of every agency (or of --source) to their channels."""
+    config = _config(directory)
+    first = date.fromisoformat(day)
+    table = Table("date", "source", "records", "rows", "defects", "dup", "resend", "corr", "late")
+    for offset in range(days):
+        for delivery in deliver_days(config, first + timedelta(days=offset), source or None):
+            truth = delivery.truth
+            table.add_row(
+                truth["date"],
+                truth["source_id"] + ("" if delivery.written else " (already delivered)"),
+                *(str(truth[k]) for k in ("records", "rows")),
+                str(sum(truth["defects"].values())),
+                *(str(truth[k]) for k in ("duplicates", "resends", "corrections", "late")),
+            )
+    console.print(table)
