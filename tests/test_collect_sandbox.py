@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import BatchSummary, CollectError, collect_source
+from hub.collect import BatchSummary, collect_source
 from hub.sources import enabled_sources, get_source
-from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record
+from hub.store.schema import RECORD_TABLES, quarantine, raw_record
 from sandbox.agencies import RULES, Faults
 from sandbox.config import SandboxConfig, connection_env
 from sandbox.deliver import deliver, init_sandbox, read_truth
