@@ -7,6 +7,7 @@ against what the sandbox says it delivered (its ground truth).
 
 from __future__ import annotations
 
+import json
 import unicodedata
 from collections import Counter
 from collections.abc import Iterator
@@ -14,12 +15,13 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import BatchSummary, collect_source
+from hub.collect import BatchSummary, CollectError, collect_source
 from hub.sources import enabled_sources, get_source
-from hub.store.schema import RECORD_TABLES, quarantine, raw_record
+from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record
 from sandbox.agencies import RULES, Faults
 from sandbox.config import SandboxConfig, connection_env
 from sandbox.deliver import deliver, init_sandbox, read_truth
@@ -37,8 +39,8 @@ class Province:
     server: ServerHandle
     engine: sa.Engine
 
-    def deliver(self, day: date, *source_ids: str) -> None:
-        deliver(self.config, day, list(source_ids) or None)
+    def deliver(self, day: date, *source_ids: str, count: int | None = None) -> None:
+        deliver(self.config, day, list(source_ids) or None, count=count)
 
     def collect(self, day: date, source_id: str) -> BatchSummary:
         return collect_source(source_id, day, engine=self.engine)
@@ -145,3 +147,136 @@ def _document_no(detail: dict) -> str:
 
 def _table(source_id: str) -> sa.Table:
     return RECORD_TABLES[get_source(source_id).kind]
+
+
+def _collect_all(province: Province, day: date) -> tuple[dict[str, BatchSummary], dict[str, str]]:
+    done, failed = {}, {}
+    for source_id in SOURCES:
+        try:
+            done[source_id] = province.collect(day, source_id)
+        except CollectError as exc:
+            failed[source_id] = str(exc)
+    return done, failed
+
+
+def _batch(engine: sa.Engine, batch_id: int) -> sa.RowMapping:
+    with engine.connect() as connection:
+        return (
+            connection.execute(sa.select(ingest_batch).where(ingest_batch.c.id == batch_id))
+            .mappings()
+            .one()
+        )
+
+
+def test_an_api_answering_html_fails_alone_and_loads_after_recovery(province: Province) -> None:
+    province.deliver(DAY)
+    province.server.set_faults("zj_scjg_penalty_api", mode="html")
+    done, failed = _collect_all(province, DAY)
+
+    assert list(failed) == ["zj_scjg_penalty_api"]
+    assert failed["zj_scjg_penalty_api"].startswith("source zj_scjg_penalty_api: expected JSON")
+    assert "text/html" in failed["zj_scjg_penalty_api"]
+    assert all(s.status == "succeeded" and s.read > 0 for s in done.values())
+    with province.engine.connect() as connection:
+        failed_batch = (
+            connection.execute(
+                sa.select(ingest_batch).where(ingest_batch.c.source_id == "zj_scjg_penalty_api")
+            )
+            .mappings()
+            .one()
+        )
+    assert failed_batch["status"] == "failed"
+    assert failed_batch["error"] == failed["zj_scjg_penalty_api"]
+    assert failed_batch["n_read"] == 0
+
+    province.server.set_faults("zj_scjg_penalty_api", mode="normal")
+    recovered = province.collect(DAY, "zj_scjg_penalty_api")
+    assert recovered.read == province.truth(DAY, "zj_scjg_penalty_api")["rows"]
+
+
+def test_a_flaky_api_is_retried_until_everything_arrived(province: Province) -> None:
+    source_id = "zj_wjw_penalty_api"
+    province.deliver(DAY, source_id, count=3000)
+    province.server.set_faults(source_id, fail_rate=0.4)
+    summary = province.collect(DAY, source_id)
+    assert summary.read == province.truth(DAY, source_id)["rows"] > 3000
+    pages = summary.read // 500 + 1  # offset pagination ends on a short page
+    assert province.server.request_counts()[source_id] > pages + 1  # some were retried
+
+
+def test_a_truncated_file_is_set_aside_while_the_other_files_load(province: Province) -> None:
+    source_id = "zj_sthjt_penalty_file"
+    next_day = DAY + timedelta(days=1)
+    province.deliver(DAY, source_id)
+    province.deliver(next_day, source_id)
+    folder = province.config.drop_root / "sthjt"
+    cut, whole = sorted(folder.glob("*.csv"))
+    content = cut.read_bytes()
+    cut.write_bytes(content[: content.rindex(b",", 0, len(content) - 200)])  # cut mid-row
+
+    summary = province.collect(next_day, source_id)
+
+    assert summary.status == "partial"
+    assert summary.read == province.truth(next_day, source_id)["rows"]
+    assert summary.files_rejected == 1
+    [error] = summary.errors
+    assert error.startswith(cut.name) and "columns" in error
+    assert (folder / "rejected" / cut.name).exists()
+    reason = (folder / "rejected" / f"{cut.name}.reason.txt").read_text(encoding="utf-8")
+    assert "columns" in reason
+    assert (folder / "archive" / next_day.isoformat() / whole.name).exists()
+    assert _batch(province.engine, summary.batch_id)["error"] == error
+
+
+def test_a_missing_exchange_table_fails_alone(province: Province, mariadb_url: str) -> None:
+    province.deliver(DAY)
+    exchange = sa.create_engine(mariadb_url)
+    with exchange.begin() as connection:
+        connection.execute(sa.text("DROP TABLE gsxt_abnormal_list"))
+    exchange.dispose()
+    done, failed = _collect_all(province, DAY)
+    assert list(failed) == ["zj_scjg_abnormal_db"]
+    assert "gsxt_abnormal_list" in failed["zj_scjg_abnormal_db"]
+    assert len(done) == len(SOURCES) - 1
+
+
+def test_schema_drift_is_reported_and_a_missing_mandatory_column_fails_the_batch(
+    province: Province,
+) -> None:
+    source_id = "zj_sthjt_penalty_file"
+    province.deliver(DAY, source_id)
+    [path] = (province.config.drop_root / "sthjt").glob("*.csv")
+    frame = pd.read_csv(path, encoding="gbk", dtype=str, keep_default_na=False)
+    frame.assign(新增字段="x").to_csv(path, index=False, encoding="gbk")
+    drifted = province.collect(DAY, source_id)
+    assert drifted.drift == ["unknown column '新增字段'"]
+    assert drifted.read == province.truth(DAY, source_id)["rows"]
+
+    next_day = DAY + timedelta(days=1)
+    province.deliver(next_day, source_id)
+    [path] = (province.config.drop_root / "sthjt").glob("*.csv")
+    frame = pd.read_csv(path, encoding="gbk", dtype=str, keep_default_na=False)
+    frame.drop(columns=["处罚决定日期"]).to_csv(path, index=False, encoding="gbk")
+    with pytest.raises(CollectError, match=r"source zj_sthjt_penalty_file: column '处罚决定日期'"):
+        province.collect(next_day, source_id)
+    assert path.exists()  # left in the drop folder for the agency to fix and the next run
+
+
+def test_every_quarantined_record_is_kept_raw_with_its_reason(province: Province) -> None:
+    source_id = "zj_yjt_penalty_db"
+    province.deliver(DAY, source_id)
+    summary = province.collect(DAY, source_id)
+    defects = province.truth(DAY, source_id)["details"]["defects"]
+    assert summary.quarantined == len(defects) > 0
+    joined = sa.select(raw_record.c.payload, raw_record.c.outcome, quarantine).join(
+        quarantine,
+        (quarantine.c.batch_id == raw_record.c.batch_id)
+        & (quarantine.c.raw_seq == raw_record.c.seq),
+    )
+    with province.engine.connect() as connection:
+        rows = connection.execute(joined).mappings().all()
+    kept = {(json.loads(r["payload"])["WSH"], r["rule"]) for r in rows}
+    assert kept == {(d["document_no"], d["rule"]) for d in defects}
+    assert {r["outcome"] for r in rows} == {"quarantined"}
+    assert all(r["department"] == "省应急管理厅" for r in rows)
+    assert all(r["message"].startswith(f"source {source_id}, record ") for r in rows)
