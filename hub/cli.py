@@ -18,9 +18,12 @@ from hub.settings import settings
 from hub.sources import enabled_sources, get_source
 from hub.store.db import make_engine, upgrade
 from hub.store.schema import ingest_batch, quarantine
+from sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True)
-console = Console()
+app.add_typer(sandbox_app, name="sandbox")
+# Piped output (CI logs, `| tee`) gets room for the full source ids instead of 80 columns.
+console = Console(width=None if Console().is_terminal else 150)
 
 
 @app.callback()
@@ -54,9 +57,11 @@ def init_db() -> None:
         console.print(f"  {table}: {rows} rows")
 
 
-def batch_table(summaries: list[BatchSummary], failures: dict[str, str]) -> Table:
+def batch_table(
+    summaries: list[BatchSummary], failures: dict[str, str], title: str = "collection"
+) -> Table:
     """A table of what each source's batch did, failures included."""
-    table = Table(title="collection")
+    table = Table(title=title)
     for header in ("source", "status", "read", "new", "updated", "unchanged", "quarantined"):
         table.add_column(header, justify="left" if header in ("source", "status") else "right")
     table.add_column("notes")
@@ -111,9 +116,20 @@ def collect(
     """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
     source_ids = [get_source(s).id for s in source] if source else [s.id for s in enabled_sources()]
     summaries, failures = collect_day(_parse_day(day), source_ids)
-    console.print(batch_table(summaries, failures))
+    console.print(batch_table(summaries, failures, title=f"collection of {day}"))
     if failures:
         raise typer.Exit(1)
+
+
+@app.command()
+def demo(
+    days: Annotated[int, typer.Option(help="How many days to deliver and collect.")] = 3,
+    start: Annotated[str, typer.Option(help="The first day.")] = "2026-11-02",
+) -> None:
+    """Run the daily collection over the sandbox province on SQLite (under var/demo/)."""
+    from hub.demo import run_demo
+
+    run_demo(console, days, _parse_day(start))
 
 
 def _when(value: datetime | None) -> str:
