@@ -307,7 +307,18 @@ def collect_source(
             marked failed with the same message and nothing of it was loaded.
     """
     spec = get_source(source_id)
-    engine = engine or make_engine()
+    if engine is None:
+        engine = make_engine()
+        try:
+            return _collect(spec, day, engine, resolve)
+        finally:
+            engine.dispose()
+    return _collect(spec, day, engine, resolve)
+
+
+def _collect(
+    spec: SourceSpec, day: date, engine: sa.Engine, resolve: ConnectionResolver
+) -> BatchSummary:
     summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
     try:
         reader = open_reader(spec.id, spec.connector, resolve)

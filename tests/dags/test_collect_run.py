@@ -1,0 +1,71 @@
+"""A real Airflow run of ``collect_credit_records`` (``dag.test()``) over the sandbox province."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from datetime import date
+from pathlib import Path
+
+import pendulum
+import pytest
+import sqlalchemy as sa
+
+from hub.settings import settings
+from hub.sources import enabled_sources
+from hub.store.schema import ingest_batch
+from sandbox.agencies import Faults
+from sandbox.config import SandboxConfig, connection_env
+from sandbox.deliver import deliver, init_sandbox, read_truth
+from sandbox.server import serve_in_thread
+
+pytestmark = [pytest.mark.dag, pytest.mark.integration]
+
+DAY = date(2026, 11, 3)
+
+
+@pytest.fixture
+def wired_province(
+    tmp_path: Path, platform_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[SandboxConfig]:
+    """Day ``DAY`` delivered by every agency; connections and the platform DB in the env."""
+    config = SandboxConfig(tmp_path / "sandbox", seed=5)
+    init_sandbox(config)
+    deliver(config, DAY)
+    faults = {source.id: Faults() for source in enabled_sources()}
+    with serve_in_thread(config, faults=faults) as server:
+        env = connection_env(config.dir, server.base_url, config.exchange_database_url)
+        for name, value in {**env, "HUB_DATABASE_URL": platform_url}.items():
+            monkeypatch.setenv(name, value)
+        settings.cache_clear()
+        yield config
+    settings.cache_clear()
+
+
+def test_a_daily_run_collects_every_source_and_announces_the_records(
+    dagbag, wired_province: SandboxConfig, platform_url: str
+) -> None:
+    dag = dagbag.get_dag("collect_credit_records")
+    # A manual run at D+1 00:00 covers the day before: the data interval of day D.
+    run = dag.test(logical_date=pendulum.datetime(2026, 11, 4, tz="Asia/Shanghai"))
+
+    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    sources = [source.id for source in enabled_sources()]
+    assert run.state == "success"
+    assert sorted(i for (task, i) in states if task == "collect") == list(range(len(sources)))
+    assert states[("announce_records", -1)] == "success"
+
+    engine = sa.create_engine(platform_url)
+    with engine.connect() as connection:
+        batches = connection.execute(
+            sa.select(
+                ingest_batch.c.source_id,
+                ingest_batch.c.logical_date,
+                ingest_batch.c.status,
+                ingest_batch.c.n_read,
+            )
+        ).all()
+    engine.dispose()
+    assert sorted(batches) == sorted(
+        (source_id, DAY, "succeeded", read_truth(wired_province, DAY, source_id)["rows"])
+        for source_id in sources
+    )
