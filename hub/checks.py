@@ -9,6 +9,8 @@ must not be quarantined for the national division table being out of date.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 import pandas as pd
 
@@ -31,11 +33,30 @@ def _as_matrix(codes: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(joined, dtype=np.uint8).reshape(-1, 18), shaped
 
 
+def _per_distinct(check: Callable[[pd.Series], pd.Series], values: pd.Series) -> pd.Series:
+    """Apply ``check`` once per distinct value (subjects recur across records)."""
+    distinct = pd.Series(values.dropna().unique(), dtype="str")
+    valid = set(distinct[check(distinct).to_numpy()].tolist())
+    return values.isna() | values.isin(valid)
+
+
 def uscc_valid(codes: pd.Series) -> pd.Series:
     """Whether each unified social credit code (GB 32100) has the right check character.
 
     Missing values count as valid (mandatory checks are separate).
     """
+    return _per_distinct(_uscc_valid, codes)
+
+
+def ric_valid(numbers: pd.Series) -> pd.Series:
+    """Whether each resident ID number (GB 11643) has a real birth date and the right check.
+
+    Missing values count as valid (mandatory checks are separate).
+    """
+    return _per_distinct(_ric_valid, numbers)
+
+
+def _uscc_valid(codes: pd.Series) -> pd.Series:
     matrix, shaped = _as_matrix(codes)
     values = _USCC_VALUE[matrix]
     known = (values >= 0).all(axis=1)
@@ -45,11 +66,7 @@ def uscc_valid(codes: pd.Series) -> pd.Series:
     return pd.Series(valid | codes.isna().to_numpy(), index=codes.index)
 
 
-def ric_valid(numbers: pd.Series) -> pd.Series:
-    """Whether each resident ID number (GB 11643) has a real birth date and the right check.
-
-    Missing values count as valid (mandatory checks are separate).
-    """
+def _ric_valid(numbers: pd.Series) -> pd.Series:
     upper = numbers.astype("str").str.upper()
     matrix, shaped = _as_matrix(upper)
     digits = matrix[:, :17].astype(np.int64) - ord("0")

@@ -8,9 +8,9 @@ the next run simply reads the same data again. Files are archived only after tha
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
 
@@ -22,6 +22,7 @@ from connectors.base import RawPage, Reader, ReadRequest
 from connectors.connections import ConnectionResolver, from_environment
 from hub.identity import content_hashes, record_keys
 from hub.mapping import PROBLEM_COLUMNS, map_page
+from hub.payloads import json_lines, sha256s
 from hub.settings import settings
 from hub.sources import SourceSpec, get_source
 from hub.store.bulk import insert_frame
@@ -105,6 +106,18 @@ def _fail_batch(engine: sa.Engine, batch_id: int, error: str) -> None:
         )
 
 
+@dataclass
+class _PreparedPage:
+    """A page ready to write: its raw rows, quarantine rows and canonical rows."""
+
+    raw: pd.DataFrame
+    quarantined_rules: pd.DataFrame
+    canonical: pd.DataFrame
+    duplicates: int
+    read: int
+    quarantined: int
+
+
 class _BatchLoader:
     """Loads the pages of one batch inside one transaction."""
 
@@ -115,6 +128,8 @@ class _BatchLoader:
         self.received_at = datetime.now(UTC)
         self.next_seq = 0
         self.files: dict[str, dict] = {}
+        self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{spec.id}")
+        self.pending: Future[UpsertCounts] | None = None
 
     def request(self) -> ReadRequest:
         cursor = self.connection.scalar(
@@ -155,7 +170,29 @@ class _BatchLoader:
         self._load_records(page)
 
     def _load_records(self, page: RawPage) -> None:
-        frame = page.frame.reset_index(drop=True)
+        prepared = self._prepare(page.frame.reset_index(drop=True), page.origin)
+        self.summary.read += prepared.read
+        self.summary.quarantined += prepared.quarantined
+        # Writes run on the writer thread while the next page is read and mapped; at most one
+        # page waits, so memory holds two pages whatever the delivery's size.
+        self.wait_for_writes()
+        self.pending = self.writer.submit(self._write, prepared)
+        log.info(
+            "source=%s batch=%s %s: read=%d quarantined=%d",
+            self.spec.id,
+            self.summary.batch_id,
+            page.origin,
+            prepared.read,
+            prepared.quarantined,
+        )
+
+    def wait_for_writes(self) -> None:
+        """Block until the page being written is in; re-raise what went wrong writing it."""
+        if self.pending is not None:
+            self.summary.counts += self.pending.result()
+            self.pending = None
+
+    def _prepare(self, frame: pd.DataFrame, origin: str) -> _PreparedPage:
         mapped = map_page(self.spec, frame)
         self.summary.drift += [d for d in mapped.drift if d not in self.summary.drift]
         problems = pd.concat(
@@ -165,43 +202,40 @@ class _BatchLoader:
         seqs = pd.RangeIndex(self.next_seq, self.next_seq + len(frame))
         self.next_seq += len(frame)
         bad = frame.index.isin(problems["row"])
-        self._land_raw(frame, page.origin, seqs, bad)
-        self._quarantine(problems, mapped.records, seqs)
-        self._upsert(mapped.records[~bad], seqs[~bad])
-        self.summary.read += len(frame)
-        self.summary.quarantined += int(bad.sum())
-        log.info(
-            "source=%s batch=%s %s: read=%d quarantined=%d",
-            self.spec.id,
-            self.summary.batch_id,
-            page.origin,
-            len(frame),
-            int(bad.sum()),
+        canonical, duplicates = self._canonical(mapped.records[~bad], seqs[~bad])
+        return _PreparedPage(
+            raw=self._raw(frame, origin, seqs, bad),
+            quarantined_rules=self._quarantine(problems, mapped.records, seqs),
+            canonical=canonical,
+            duplicates=duplicates,
+            read=len(frame),
+            quarantined=int(bad.sum()),
         )
 
-    def _land_raw(self, frame: pd.DataFrame, origin: str, seqs: pd.Index, bad: object) -> None:
-        payloads = (
-            frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-            .rstrip("\n")
-            .split("\n")
-        )
-        raw = pd.DataFrame(
+    def _write(self, prepared: _PreparedPage) -> UpsertCounts:
+        insert_frame(self.connection, raw_record, prepared.raw)
+        insert_frame(self.connection, quarantine, prepared.quarantined_rules)
+        counts = upsert_records(self.connection, self.spec.kind, prepared.canonical)
+        return counts + UpsertCounts(unchanged=prepared.duplicates)
+
+    def _raw(self, frame: pd.DataFrame, origin: str, seqs: pd.Index, bad: object) -> pd.DataFrame:
+        payloads = json_lines(frame)
+        return pd.DataFrame(
             {
                 "batch_id": self.summary.batch_id,
                 "seq": seqs,
                 "source_id": self.spec.id,
                 "origin": origin,
                 "payload": payloads,
-                "payload_sha256": [hashlib.sha256(p.encode()).hexdigest() for p in payloads],
+                "payload_sha256": sha256s(payloads),
                 "received_at": self.received_at,
                 "outcome": pd.Series(bad).map({True: "quarantined", False: "loaded"}).to_numpy(),
             }
         )
-        insert_frame(self.connection, raw_record, raw)
 
-    def _quarantine(self, problems: pd.DataFrame, records: pd.DataFrame, seqs: pd.Index) -> None:
-        if problems.empty:
-            return
+    def _quarantine(
+        self, problems: pd.DataFrame, records: pd.DataFrame, seqs: pd.Index
+    ) -> pd.DataFrame:
         rows = problems["row"].to_numpy()
         blamed = records["source_department"].iloc[rows].fillna(self.spec.department)
         found = problems[PROBLEM_COLUMNS[1:]].assign(
@@ -217,11 +251,10 @@ class _BatchLoader:
             + ": "
             + found["message"]
         )
-        insert_frame(self.connection, quarantine, found)
+        return found
 
-    def _upsert(self, records: pd.DataFrame, seqs: pd.Index) -> None:
-        if records.empty:
-            return
+    def _canonical(self, records: pd.DataFrame, seqs: pd.Index) -> tuple[pd.DataFrame, int]:
+        """Records with identity, fingerprint and lineage; one per identity (the last wins)."""
         kind = self.spec.kind
         canonical = records.assign(
             record_key=record_keys(kind, records),
@@ -235,12 +268,11 @@ class _BatchLoader:
         )
         # A delivery may hold one record twice: the later copy is the agency's last word.
         canonical = canonical.drop_duplicates("record_key", keep="last")
-        duplicates = len(records) - len(canonical)
-        self.summary.counts += upsert_records(self.connection, kind, canonical)
-        self.summary.counts += UpsertCounts(unchanged=duplicates)
+        return canonical, len(records) - len(canonical)
 
     def commit_state(self) -> None:
         """Write the cursor, the file ledger and the batch's figures (same transaction)."""
+        self.wait_for_writes()
         summary = self.summary
         if summary.cursor_after is not None and summary.cursor_after != summary.cursor_before:
             self.connection.execute(
@@ -285,11 +317,14 @@ def _read_and_load(
     file_pages: list[RawPage] = []
     with engine.begin() as connection:
         loader = _BatchLoader(connection, spec, summary)
-        for page in reader.pages(loader.request()):
-            loader.load(page)
-            if page.file is not None:
-                file_pages.append(page)
-        loader.commit_state()
+        try:
+            for page in reader.pages(loader.request()):
+                loader.load(page)
+                if page.file is not None:
+                    file_pages.append(page)
+            loader.commit_state()
+        finally:
+            loader.writer.shutdown(wait=True)
     return file_pages
 
 

@@ -9,11 +9,25 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 
+def _clean(text: pa.Array) -> pa.Array:
+    text = pc.utf8_trim_whitespace(pc.utf8_normalize(text, "NFKC"))
+    return pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
+
+
 def normalise(values: pd.Series) -> pd.Series:
-    """NFKC-normalise (full-width → half-width) and trim; empty strings become missing."""
-    text = pc.utf8_trim_whitespace(pc.utf8_normalize(pa.array(values.astype("str")), "NFKC"))
-    text = pc.if_else(pc.equal(text, ""), pa.scalar(None, text.type), text)
-    return pd.Series(text, dtype="str", index=values.index)
+    """NFKC-normalise (full-width → half-width) and trim; empty strings become missing.
+
+    A column of few distinct values (categories, names, constants) is normalised once per value.
+    """
+    text = pa.array(values.astype("str"))
+    if isinstance(text, pa.ChunkedArray):
+        text = text.combine_chunks()
+    encoded = pc.dictionary_encode(text)
+    if len(encoded.dictionary) * 4 < len(text):
+        cleaned = pc.take(_clean(encoded.dictionary), encoded.indices)
+    else:
+        cleaned = _clean(text)
+    return pd.Series(cleaned, dtype="str", index=values.index)
 
 
 def as_text(values: pd.Series) -> pa.Array:

@@ -16,15 +16,16 @@ MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 def make_engine(url: str | None = None) -> sa.Engine:
     """An engine for the platform database (``HUB_DATABASE_URL`` by default).
 
-    For SQLite the file's folder is created, and the connection waits for a writer instead of
-    failing at once (the embedded default has one writer at a time).
+    For SQLite the file's folder is created, the connection waits for a writer instead of
+    failing at once (the embedded default has one writer at a time), and it may be handed to the
+    collection's writer thread (never used by two threads at once).
     """
     url = url or settings().database_url
     parsed = sa.make_url(url)
     if parsed.get_backend_name() == "sqlite":
         if parsed.database and parsed.database != ":memory:":
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
-        return sa.create_engine(url, connect_args={"timeout": 60})
+        return sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
     return sa.create_engine(url, pool_pre_ping=True)
 
 
