@@ -13,6 +13,7 @@ import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
+from functools import partial
 
 import pandas as pd
 import sqlalchemy as sa
@@ -25,10 +26,10 @@ from hub.mapping import PROBLEM_COLUMNS, map_page
 from hub.payloads import json_lines, sha256s
 from hub.settings import settings
 from hub.sources import SourceSpec, get_source
-from hub.store.bulk import insert_frame
+from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
 from hub.store.db import make_engine
 from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor, source_file
-from hub.store.upsert import UpsertCounts, upsert_records
+from hub.store.upsert import UpsertCounts, loaded_columns, upsert_records
 from hub.validate import validate
 
 log = logging.getLogger(__name__)
@@ -110,9 +111,10 @@ def _fail_batch(engine: sa.Engine, batch_id: int, error: str) -> None:
 class _PreparedPage:
     """A page ready to write: its raw rows, quarantine rows and canonical rows."""
 
-    raw: pd.DataFrame
-    quarantined_rules: pd.DataFrame
+    raw: EncodedFrame
+    quarantined_rules: EncodedFrame
     canonical: pd.DataFrame
+    canonical_encoded: EncodedFrame
     duplicates: int
     read: int
     quarantined: int
@@ -203,19 +205,23 @@ class _BatchLoader:
         self.next_seq += len(frame)
         bad = frame.index.isin(problems["row"])
         canonical, duplicates = self._canonical(mapped.records[~bad], seqs[~bad])
+        encode = partial(encode_frame, self.connection.dialect.name)
         return _PreparedPage(
-            raw=self._raw(frame, origin, seqs, bad),
-            quarantined_rules=self._quarantine(problems, mapped.records, seqs),
+            raw=encode(self._raw(frame, origin, seqs, bad)),
+            quarantined_rules=encode(self._quarantine(problems, mapped.records, seqs)),
             canonical=canonical,
+            canonical_encoded=encode(canonical),
             duplicates=duplicates,
             read=len(frame),
             quarantined=int(bad.sum()),
         )
 
     def _write(self, prepared: _PreparedPage) -> UpsertCounts:
-        insert_frame(self.connection, raw_record, prepared.raw)
-        insert_frame(self.connection, quarantine, prepared.quarantined_rules)
-        counts = upsert_records(self.connection, self.spec.kind, prepared.canonical)
+        insert_encoded(self.connection, raw_record, prepared.raw)
+        insert_encoded(self.connection, quarantine, prepared.quarantined_rules)
+        counts = upsert_records(
+            self.connection, self.spec.kind, prepared.canonical, prepared.canonical_encoded
+        )
         return counts + UpsertCounts(unchanged=prepared.duplicates)
 
     def _raw(self, frame: pd.DataFrame, origin: str, seqs: pd.Index, bad: object) -> pd.DataFrame:
@@ -267,7 +273,7 @@ class _BatchLoader:
             version=1,
         )
         # A delivery may hold one record twice: the later copy is the agency's last word.
-        canonical = canonical.drop_duplicates("record_key", keep="last")
+        canonical = canonical.drop_duplicates("record_key", keep="last")[loaded_columns(kind)]
         return canonical, len(records) - len(canonical)
 
     def commit_state(self) -> None:

@@ -1,11 +1,27 @@
-"""Bulk writes of a DataFrame into a table: COPY on PostgreSQL, executemany elsewhere."""
+"""Bulk writes of a DataFrame into a table: COPY on PostgreSQL, executemany elsewhere.
+
+Encoding (``encode_frame``) is separate from writing (``insert_encoded``) so that a caller can
+encode one page while the previous one is being written.
+"""
 
 from __future__ import annotations
+
+from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+
+
+@dataclass(frozen=True)
+class EncodedFrame:
+    """Rows ready to write: CSV for PostgreSQL's COPY, or Python rows for executemany."""
+
+    columns: tuple[str, ...]
+    length: int
+    csv: pa.Buffer | None = None
+    rows: list[dict] | None = None
 
 
 def _python_rows(frame: pd.DataFrame) -> list[dict]:
@@ -18,20 +34,39 @@ def _python_rows(frame: pd.DataFrame) -> list[dict]:
     return plain.where(plain.notna(), None).to_dict("records")
 
 
-def _copy(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame) -> None:
-    """COPY ``frame`` into ``table`` as CSV written by Arrow (no per-row Python work)."""
+def _csv(frame: pd.DataFrame) -> pa.Buffer:
+    """``frame`` as headerless CSV, written by Arrow; naive datetimes as dates."""
     arrow = pa.Table.from_pandas(frame, preserve_index=False)
     for i, arrow_field in enumerate(arrow.schema):
         if pa.types.is_timestamp(arrow_field.type) and arrow_field.type.tz is None:
             arrow = arrow.set_column(i, arrow_field.name, arrow.column(i).cast(pa.date32()))
-    # An Arrow-native sink: writing through a Python file object from Arrow's threads has been
-    # seen to hand PostgreSQL zeroed bytes while another Python thread was running.
+    # An Arrow-native sink: no Python file object is called from Arrow's threads.
     sink = pa.BufferOutputStream()
     pacsv.write_csv(arrow, sink, pacsv.WriteOptions(include_header=False))
-    columns = ", ".join(f'"{c}"' for c in frame.columns)
+    return sink.getvalue()
+
+
+def encode_frame(dialect: str, frame: pd.DataFrame) -> EncodedFrame:
+    """Encode ``frame`` (columns named as in the target table) for a database of ``dialect``."""
+    columns = tuple(str(c) for c in frame.columns)
+    if frame.empty:
+        return EncodedFrame(columns, 0)
+    if dialect == "postgresql":
+        return EncodedFrame(columns, len(frame), csv=_csv(frame))
+    return EncodedFrame(columns, len(frame), rows=_python_rows(frame))
+
+
+def insert_encoded(connection: sa.Connection, table: sa.Table, encoded: EncodedFrame) -> None:
+    """Write encoded rows into ``table`` in the connection's transaction."""
+    if encoded.length == 0:
+        return
+    if encoded.csv is None:
+        connection.execute(table.insert(), encoded.rows)
+        return
+    columns = ", ".join(f'"{c}"' for c in encoded.columns)
     cursor = connection.connection.driver_connection.cursor()
     with cursor.copy(f"COPY {table.name} ({columns}) FROM STDIN (FORMAT csv)") as copy:
-        copy.write(memoryview(sink.getvalue()))
+        copy.write(memoryview(encoded.csv))
     cursor.close()
 
 
@@ -40,9 +75,4 @@ def insert_frame(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame
 
     Naive datetime columns are dates; missing values become NULL.
     """
-    if frame.empty:
-        return
-    if connection.dialect.name == "postgresql":
-        _copy(connection, table, frame)
-    else:
-        connection.execute(table.insert(), _python_rows(frame))
+    insert_encoded(connection, table, encode_frame(connection.dialect.name, frame))

@@ -22,7 +22,7 @@ import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.model import RecordKind, field_names
-from hub.store.bulk import insert_frame
+from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded, insert_frame
 from hub.store.schema import RECORD_TABLES, record_history
 
 # Columns an update leaves alone: the identity, when the record was first received, its status.
@@ -125,24 +125,36 @@ def _merge(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> No
     )
 
 
+def loaded_columns(kind: RecordKind) -> list[str]:
+    """The columns of ``kind``'s table that a load writes, in table order."""
+    return [c.name for c in RECORD_TABLES[kind].columns if c.name != "status"]
+
+
 def upsert_records(
-    connection: sa.Connection, kind: RecordKind, records: pd.DataFrame
+    connection: sa.Connection,
+    kind: RecordKind,
+    records: pd.DataFrame,
+    encoded: EncodedFrame | None = None,
 ) -> UpsertCounts:
     """Upsert canonical rows of ``kind`` (one per ``record_key``, with lineage columns set).
 
-    Runs in the caller's transaction, so the caller commits the data with its cursor.
+    ``encoded``, the rows already encoded in ``loaded_columns`` order, is written as it is when
+    every record is new. Runs in the caller's transaction, so the caller commits the data with
+    its cursor.
     """
     if records.empty:
         return UpsertCounts()
     target = RECORD_TABLES[kind]
+    columns = loaded_columns(kind)
     known = records["record_key"].isin(
         _known_keys(connection, target, records["record_key"].tolist())
     )
-    columns = [c.name for c in target.columns if c.name != "status"]
+    if not known.any():
+        new_rows = encoded or encode_frame(connection.dialect.name, records[columns])
+        insert_encoded(connection, target, new_rows)
+        return UpsertCounts(inserted=len(records))
     insert_frame(connection, target, records.loc[~known, columns])
     counts = UpsertCounts(inserted=int((~known).sum()))
-    if not known.any():
-        return counts
     staging = _staging_table(connection, target)
     insert_frame(connection, staging, records.loc[known, columns])
     changes = _count_changed(connection, target, staging)
