@@ -16,12 +16,16 @@ import sqlalchemy as sa
 
 @dataclass(frozen=True)
 class EncodedFrame:
-    """Rows ready to write: CSV for PostgreSQL's COPY, or Python rows for executemany."""
+    """Rows ready to write.
+
+    CSV for PostgreSQL's COPY; elsewhere the frame itself, turned into Python rows only when
+    written (a page of Python rows costs far more memory than its frame).
+    """
 
     columns: tuple[str, ...]
     length: int
     csv: pa.Buffer | None = None
-    rows: list[dict] | None = None
+    frame: pd.DataFrame | None = None
 
 
 def _python_rows(frame: pd.DataFrame) -> list[dict]:
@@ -53,15 +57,15 @@ def encode_frame(dialect: str, frame: pd.DataFrame) -> EncodedFrame:
         return EncodedFrame(columns, 0)
     if dialect == "postgresql":
         return EncodedFrame(columns, len(frame), csv=_csv(frame))
-    return EncodedFrame(columns, len(frame), rows=_python_rows(frame))
+    return EncodedFrame(columns, len(frame), frame=frame)
 
 
 def insert_encoded(connection: sa.Connection, table: sa.Table, encoded: EncodedFrame) -> None:
     """Write encoded rows into ``table`` in the connection's transaction."""
     if encoded.length == 0:
         return
-    if encoded.csv is None:
-        connection.execute(table.insert(), encoded.rows)
+    if encoded.frame is not None:
+        connection.execute(table.insert(), _python_rows(encoded.frame))
         return
     columns = ", ".join(f'"{c}"' for c in encoded.columns)
     cursor = connection.connection.driver_connection.cursor()
