@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from datetime import date, datetime
+from datetime import UTC, date, datetime
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -133,7 +133,11 @@ def demo(
 
 
 def _when(value: datetime | None) -> str:
-    return value.strftime("%Y-%m-%d %H:%M:%S") if value else ""
+    """A stored instant in the platform's time zone (SQLite hands back naive UTC)."""
+    if value is None:
+        return ""
+    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
+    return aware.astimezone(settings().timezone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 @app.command()
@@ -168,7 +172,7 @@ def status(limit: Annotated[int, typer.Option(help="Batches shown per source.")]
         "batch",
         "day",
         "status",
-        "finished",
+        "finished (Asia/Shanghai)",
         "read",
         "new",
         "updated",

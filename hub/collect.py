@@ -251,9 +251,12 @@ class _BatchLoader:
             department=blamed.to_numpy(),
             created_at=self.received_at,
         )
+        document = records["document_no"].iloc[rows].astype("str")
+        named = (" (" + document + ")").fillna("").to_numpy()
         found["message"] = (
-            f"source {self.spec.id}, record "
+            f"source {self.spec.id}, batch {self.summary.batch_id} record "
             + found["raw_seq"].astype("str")
+            + named
             + ": "
             + found["message"]
         )

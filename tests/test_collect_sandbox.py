@@ -279,4 +279,7 @@ def test_every_quarantined_record_is_kept_raw_with_its_reason(province: Province
     assert kept == {(d["document_no"], d["rule"]) for d in defects}
     assert {r["outcome"] for r in rows} == {"quarantined"}
     assert all(r["department"] == "省应急管理厅" for r in rows)
-    assert all(r["message"].startswith(f"source {source_id}, record ") for r in rows)
+    for r in rows:
+        document = json.loads(r["payload"])["WSH"]
+        prefix = f"source {source_id}, batch {summary.batch_id} record {r['raw_seq']}"
+        assert r["message"].startswith(f"{prefix} ({document}): " if document else f"{prefix}: ")
