@@ -138,7 +138,9 @@ class _BatchLoader:
             sa.select(source_cursor.c.cursor).where(source_cursor.c.source_id == self.spec.id)
         )
         processed = self.connection.scalars(
-            sa.select(source_file.c.sha256).where(source_file.c.source_id == self.spec.id)
+            sa.select(source_file.c.sha256).where(
+                source_file.c.source_id == self.spec.id, source_file.c.status == "processed"
+            )
         )
         self.summary.cursor_before = self.summary.cursor_after = cursor
         return ReadRequest(cursor, window_end(self.summary.logical_date), frozenset(processed))
@@ -296,6 +298,13 @@ class _BatchLoader:
                 )
             )
         if self.files:
+            # A file rejected before and dropped again unchanged is rejected again: one row.
+            self.connection.execute(
+                source_file.delete().where(
+                    source_file.c.source_id == self.spec.id,
+                    source_file.c.sha256.in_(list(self.files)),
+                )
+            )
             self.connection.execute(source_file.insert(), list(self.files.values()))
         summary.status = "partial" if summary.files_rejected else "succeeded"
         self.connection.execute(

@@ -283,3 +283,22 @@ def test_every_quarantined_record_is_kept_raw_with_its_reason(province: Province
         document = json.loads(r["payload"])["WSH"]
         prefix = f"source {source_id}, batch {summary.batch_id} record {r['raw_seq']}"
         assert r["message"].startswith(f"{prefix} ({document}): " if document else f"{prefix}: ")
+
+
+def test_a_rejected_file_dropped_again_is_read_again(province: Province) -> None:
+    source_id = "zj_jtt_penalty_file"
+    province.deliver(DAY, source_id)
+    folder = province.config.drop_root / "jtt"
+    [path] = folder.glob("*.jsonl")
+    good = path.read_bytes()
+    path.write_bytes(good[:-30])
+    first = province.collect(DAY, source_id)
+    assert (first.status, first.read) == ("partial", 0)
+
+    (folder / "rejected" / path.name).replace(path)  # the agency drops the same broken file
+    again = province.collect(DAY, source_id)
+    assert (again.status, again.files_rejected) == ("partial", 1)
+
+    path.write_bytes(good)  # and then the repaired one
+    fixed = province.collect(DAY, source_id)
+    assert (fixed.status, fixed.read) == ("succeeded", province.truth(DAY, source_id)["rows"])
