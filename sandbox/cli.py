@@ -17,7 +17,7 @@ from sandbox.deliver import deliver as deliver_days
 from sandbox.deliver import init_sandbox
 
 app = typer.Typer(help="模拟省份（沙箱）：部门数据交付、接口服务。", no_args_is_help=True)
-console = Console()
+console = Console(width=None if Console().is_terminal else 150)
 
 DirOption = Annotated[
     Path | None, typer.Option("--dir", help="Sandbox directory (default: <var dir>/sandbox).")
