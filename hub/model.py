@@ -114,10 +114,6 @@ FIELDS: dict[RecordKind, tuple[Field, ...]] = {
     RecordKind.SERIOUS: _SUBJECT_AND_AUTHORITY + _SERIOUS_ONLY + _LISTING_ONLY,
 }
 
-# The fields that make a record's identity (see ``hub.identity``): the same decision about the
-# same subject by the same authority is one record, however often it is delivered.
-IDENTITY_FIELDS = ("authority_code", "document_no", "credit_code", "id_number", "subject_name")
-
 
 def fields_of(kind: RecordKind) -> tuple[Field, ...]:
     """Return the canonical fields of ``kind`` in table order."""

@@ -170,16 +170,3 @@ def _record_table(kind: RecordKind) -> sa.Table:
 
 
 RECORD_TABLES: dict[RecordKind, sa.Table] = {kind: _record_table(kind) for kind in RecordKind}
-
-# Lineage and lifecycle columns a mapping never fills; the pipeline sets them.
-SYSTEM_COLUMNS = (
-    "record_key",
-    "status",
-    "source_id",
-    "batch_id",
-    "raw_seq",
-    "received_at",
-    "updated_at",
-    "content_hash",
-    "version",
-)
