@@ -97,10 +97,8 @@ def run_demo(console: Console, days: int, start: date) -> None:
             done, failures = collect_day(day, source_ids)
             summaries += done
             console.print(batch_table(done, failures, title=f"collection of {day}"))
-    engine_for_report = make_engine(database_url)
     console.print(_totals(summaries))
-    console.print(_quarantine_reasons(engine_for_report))
-    engine_for_report.dispose()
+    console.print(_quarantine_reasons(engine))
     engine.dispose()
     console.print(
         f"\nresults: platform database [bold]{demo_dir / 'hub.db'}[/] "
