@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 
 import pytest
 import sqlalchemy as sa
@@ -87,3 +88,29 @@ def platform_engine(platform_url: str) -> Iterator[sa.Engine]:
     engine = make_engine(platform_url)
     yield engine
     engine.dispose()
+
+
+@contextmanager
+def sandbox_in_environment(
+    config, monkeypatch: pytest.MonkeyPatch, database_url: str | None = None
+) -> Iterator:
+    """Serve ``config``'s agency APIs without random faults, with every sandbox connection (and,
+    if given, the hub's database) in the environment; yields the server handle."""
+    from hub.settings import settings
+    from hub.sources import enabled_sources
+    from sandbox.agencies import Faults
+    from sandbox.config import connection_env
+    from sandbox.server import serve_in_thread
+
+    faults = {source.id: Faults() for source in enabled_sources()}
+    with serve_in_thread(config, faults=faults) as server:
+        env = connection_env(config.dir, server.base_url, config.exchange_database_url)
+        if database_url:
+            env["HUB_DATABASE_URL"] = database_url
+        for name, value in env.items():
+            monkeypatch.setenv(name, value)
+        settings.cache_clear()
+        try:
+            yield server
+        finally:
+            settings.cache_clear()

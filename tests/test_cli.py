@@ -10,12 +10,10 @@ import pytest
 from typer.testing import CliRunner
 
 from hub.cli import app
-from hub.settings import settings
 from hub.sources import enabled_sources
-from sandbox.agencies import Faults
-from sandbox.config import SandboxConfig, connection_env
+from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
-from sandbox.server import serve_in_thread
+from tests.conftest import sandbox_in_environment
 
 pytestmark = pytest.mark.integration
 
@@ -28,15 +26,8 @@ def operator(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbo
     config = SandboxConfig(tmp_path / "sandbox", seed=3)
     init_sandbox(config)
     deliver(config, DAY)
-    faults = {source.id: Faults() for source in enabled_sources()}
-    with serve_in_thread(config, faults=faults) as server:
-        env = connection_env(config.dir, server.base_url, config.exchange_database_url)
-        env["HUB_DATABASE_URL"] = f"sqlite:///{tmp_path / 'hub.db'}"
-        for name, value in env.items():
-            monkeypatch.setenv(name, value)
-        settings.cache_clear()
+    with sandbox_in_environment(config, monkeypatch, f"sqlite:///{tmp_path / 'hub.db'}"):
         yield config
-    settings.cache_clear()
 
 
 def test_init_collect_and_status_tell_the_operator_what_happened(operator: SandboxConfig) -> None:
@@ -53,11 +44,23 @@ def test_init_collect_and_status_tell_the_operator_what_happened(operator: Sandb
     status = runner.invoke(app, ["status", "--limit", "1"])
     assert status.exit_code == 0, status.output
     truth = read_truth(operator, DAY, "zj_yjt_penalty_db")
-    row = next(line for line in status.output.splitlines() if "zj_yjt_penalty_db" in line)
-    cells = [cell.strip() for cell in row.split("│") if cell.strip()]
-    assert cells[2:4] == ["2026-11-03", "succeeded"]
-    assert cells[5] == str(truth["rows"])  # read
-    assert cells[-1] == str(sum(truth["defects"].values()))  # quarantined
+    lines = status.output.splitlines()
+    headers = _cells(next(line for line in lines if "┃ source" in line), "┃")
+    row = dict(
+        zip(
+            headers,
+            _cells(next(line for line in lines if "zj_yjt_penalty_db" in line), "│"),
+            strict=True,
+        )
+    )
+    assert (row["day"], row["status"], row["error"]) == ("2026-11-03", "succeeded", "")
+    assert row["read"] == str(truth["rows"])
+    assert row["quarantined"] == str(sum(truth["defects"].values()))
+
+
+def _cells(line: str, bar: str) -> list[str]:
+    """The cells of one row of a rich table."""
+    return [cell.strip() for cell in line.strip().strip(bar).split(bar)]
 
 
 def test_a_failed_source_makes_collect_exit_non_zero_and_shows_why(

@@ -22,10 +22,11 @@ import sqlalchemy as sa
 from hub.collect import BatchSummary, CollectError, collect_source
 from hub.sources import enabled_sources, get_source
 from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record
-from sandbox.agencies import RULES, Faults
-from sandbox.config import SandboxConfig, connection_env
+from sandbox.agencies import RULES
+from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
-from sandbox.server import ServerHandle, serve_in_thread
+from sandbox.server import ServerHandle
+from tests.conftest import sandbox_in_environment
 
 pytestmark = pytest.mark.integration
 
@@ -56,9 +57,7 @@ def province(
     """A sandbox province (no random faults) wired to a fresh platform database."""
     config = SandboxConfig(tmp_path / "sandbox", seed=11, exchange_url=mariadb_url)
     init_sandbox(config)
-    with serve_in_thread(config, faults={source_id: Faults() for source_id in SOURCES}) as server:
-        for name, value in connection_env(config.dir, server.base_url, mariadb_url).items():
-            monkeypatch.setenv(name, value)
+    with sandbox_in_environment(config, monkeypatch) as server:
         yield Province(config, server, platform_engine)
 
 

@@ -10,13 +10,11 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 
-from hub.settings import settings
 from hub.sources import enabled_sources
 from hub.store.schema import ingest_batch
-from sandbox.agencies import Faults
-from sandbox.config import SandboxConfig, connection_env
+from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
-from sandbox.server import serve_in_thread
+from tests.conftest import sandbox_in_environment
 
 pytestmark = [pytest.mark.dag, pytest.mark.integration]
 
@@ -31,14 +29,8 @@ def wired_province(
     config = SandboxConfig(tmp_path / "sandbox", seed=5)
     init_sandbox(config)
     deliver(config, DAY)
-    faults = {source.id: Faults() for source in enabled_sources()}
-    with serve_in_thread(config, faults=faults) as server:
-        env = connection_env(config.dir, server.base_url, config.exchange_database_url)
-        for name, value in {**env, "HUB_DATABASE_URL": platform_url}.items():
-            monkeypatch.setenv(name, value)
-        settings.cache_clear()
+    with sandbox_in_environment(config, monkeypatch, database_url=platform_url):
         yield config
-    settings.cache_clear()
 
 
 def test_a_daily_run_collects_every_source_and_announces_the_records(
