@@ -20,6 +20,15 @@ class RecordKind(StrEnum):
     SERIOUS = "serious"
 
 
+class RecordStatus(StrEnum):
+    """Where a canonical record stands in its publicity lifecycle on the platform."""
+
+    PUBLISHED = "published"
+    REPAIRED = "repaired"  # publicity ended early by a credit repair (信用修复)
+    EXPIRED = "expired"  # publicity ran to its maximum end
+    WITHDRAWN = "withdrawn"  # the decision was revoked by the deciding department
+
+
 class FieldType(StrEnum):
     """How a canonical field's value is parsed and stored."""
 

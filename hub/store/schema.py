@@ -20,6 +20,8 @@ metadata = sa.MetaData(
 )
 
 Timestamp = sa.DateTime(timezone=True)
+# SQLite only autoincrements an INTEGER PRIMARY KEY (its rowid), which is 64-bit anyway.
+BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
 # Record keys are hex digests: compared byte by byte ("C" collation) on PostgreSQL, which makes the
 # primary-key index of a bulk load markedly cheaper than locale-aware comparison.
 RecordKey = sa.String(32).with_variant(sa.String(32, collation="C"), "postgresql")
@@ -135,6 +137,29 @@ record_history = sa.Table(
     sa.Column("batch_id", sa.Integer, nullable=False),
     sa.Column("superseded_by_batch", sa.Integer, nullable=False),
     comment="Earlier versions of canonical records, as JSON, kept when a correction arrives.",
+)
+
+status_change = sa.Table(
+    "status_change",
+    metadata,
+    sa.Column("id", BigId, primary_key=True, autoincrement=True),
+    sa.Column("record_key", RecordKey, nullable=False, index=True),
+    sa.Column("kind", sa.String(16), nullable=False),
+    sa.Column("previous_status", sa.String(16), nullable=False),
+    sa.Column("new_status", sa.String(16), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("decided_by", sa.String(200), nullable=False),
+    sa.Column("effective_date", sa.Date, nullable=False),
+    sa.Column("region_code", sa.String(6), index=True),
+    sa.Column("subject_name", sa.String(200), nullable=False),
+    sa.Column("subject_id", sa.String(64)),
+    sa.Column("document_no", sa.String(128), nullable=False),
+    sa.Column("authority_name", sa.String(200), nullable=False),
+    sa.Column("decision_date", sa.Date, nullable=False),
+    sa.Column("changed_at", Timestamp, nullable=False),
+    sa.Column("run_id", sa.Integer),
+    comment="Every status change that must leave the platform, in order (id is the watermark); "
+    "subject_id is the credit code or the masked ID number, as published.",
 )
 
 

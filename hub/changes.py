@@ -1,0 +1,156 @@
+"""Status changes of canonical records: the one way a record's status moves.
+
+A change (repaired, expired, withdrawn, or published again) updates the record's ``status`` and
+appends one row to ``status_change`` in the caller's transaction. That log is what leaves the
+platform: the fan-out delivers it to the targets that take pushes, and the delta files carry it to
+the sites that pull. Each row keeps a snapshot of what a downstream site needs to find the record
+(document number, subject, deciding authority), with a natural person's ID number already masked.
+
+Everything is set-based: the changes are staged in a temporary table and applied with a handful
+of statements, whatever their number. A change to the status a record already has is skipped, so
+applying the same changes twice writes nothing the second time.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.model import RecordKind, RecordStatus
+from hub.store.bulk import insert_frame
+from hub.store.schema import RECORD_TABLES, RecordKey, status_change
+
+CHANGE_COLUMNS = ("record_key", "kind", "new_status", "reason", "decided_by", "effective_date")
+"""The columns ``apply_status_changes`` expects, one row per record."""
+
+_STARS = "*" * 32
+
+
+@dataclass(frozen=True)
+class AppliedChanges:
+    """The ``status_change`` rows one call wrote: ids ``first_id``..``last_id``, ``count`` rows."""
+
+    count: int
+    first_id: int | None
+    last_id: int | None
+
+
+def _check(changes: pd.DataFrame) -> None:
+    missing = [c for c in CHANGE_COLUMNS if c not in changes.columns]
+    if missing:
+        raise ValueError(f"status changes lack the columns {missing}")
+    if changes["record_key"].duplicated().any():
+        duplicated = changes.loc[changes["record_key"].duplicated(), "record_key"].iloc[0]
+        raise ValueError(f"one change per record per call; {duplicated} appears twice")
+    unknown = set(changes["new_status"]) - set(RecordStatus)
+    if unknown:
+        raise ValueError(f"unknown record status {sorted(unknown)}")
+    kinds = set(changes["kind"]) - set(RecordKind)
+    if kinds:
+        raise ValueError(f"unknown record kind {sorted(kinds)}")
+
+
+def _masked(column: sa.ColumnElement) -> sa.ColumnElement:
+    """SQL for ``hub.validate.mask_id_number``: first 6 and last 4 characters kept."""
+    length = sa.func.length(column)
+    text = sa.String()
+    return sa.case(
+        (
+            length > 10,
+            sa.func.substr(column, 1, 6, type_=text)
+            + sa.func.substr(_STARS, 1, length - 10, type_=text)
+            + sa.func.substr(column, length - 3, type_=text),
+        ),
+        else_=sa.func.substr(_STARS, 1, length, type_=text),
+    )
+
+
+def _staging(connection: sa.Connection) -> sa.Table:
+    staging = sa.Table(
+        "staging_status_change",
+        sa.MetaData(),
+        sa.Column("record_key", RecordKey, primary_key=True),
+        sa.Column("new_status", sa.String(16)),
+        sa.Column("reason", sa.Text),
+        sa.Column("decided_by", sa.String(200)),
+        sa.Column("effective_date", sa.Date),
+        prefixes=["TEMPORARY"],
+    )
+    staging.drop(connection, checkfirst=True)
+    staging.create(connection)
+    return staging
+
+
+def _apply_kind(
+    connection: sa.Connection, kind: RecordKind, changes: pd.DataFrame, run_id: int | None
+) -> None:
+    record = RECORD_TABLES[kind]
+    staging = _staging(connection)
+    insert_frame(connection, staging, changes[[c.name for c in staging.columns]])
+    joined = staging.join(record, record.c.record_key == staging.c.record_key)
+    person = record.c.credit_code.is_(None)
+    snapshot = sa.select(
+        record.c.record_key,
+        sa.literal(str(kind)),
+        record.c.status,
+        staging.c.new_status,
+        staging.c.reason,
+        staging.c.decided_by,
+        staging.c.effective_date,
+        sa.case(
+            (person, sa.func.substr(record.c.id_number, 1, 6)),
+            else_=sa.func.substr(record.c.credit_code, 3, 6),
+        ),
+        record.c.subject_name,
+        sa.case((person, _masked(record.c.id_number)), else_=record.c.credit_code),
+        record.c.document_no,
+        record.c.authority_name,
+        record.c.decision_date,
+        sa.literal(datetime.now(UTC), type_=status_change.c.changed_at.type),
+        sa.literal(run_id, type_=sa.Integer),
+    ).select_from(joined)
+    moving = snapshot.where(record.c.status != staging.c.new_status).order_by(record.c.record_key)
+    columns = [c for c in status_change.columns if c.name != "id"]
+    connection.execute(status_change.insert().from_select(columns, moving))
+    connection.execute(
+        record.update()
+        .values(status=staging.c.new_status)
+        .where(record.c.record_key == staging.c.record_key)
+        .where(record.c.status != staging.c.new_status)
+    )
+    staging.drop(connection)
+
+
+def apply_status_changes(
+    connection: sa.Connection, changes: pd.DataFrame, run_id: int | None = None
+) -> AppliedChanges:
+    """Move records to a new status and log each move in ``status_change``, in one transaction.
+
+    Args:
+        connection: a connection inside the caller's transaction; the changes commit with it.
+        changes: one row per record with the columns of ``CHANGE_COLUMNS``; ``decided_by`` is the
+            system or department that decided the change, ``effective_date`` when it took effect.
+        run_id: the reconciliation run that found the changes, if any.
+
+    Returns:
+        The ids of the ``status_change`` rows written; keys the platform does not hold and
+        records already in the new status write none.
+
+    Raises:
+        ValueError: a column is missing, a record appears twice, or a status or kind is unknown.
+    """
+    _check(changes)
+    before = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
+    for kind, of_kind in changes.groupby("kind", sort=True):
+        _apply_kind(connection, RecordKind(kind), of_kind, run_id)
+    after = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
+    if after is None or after == before:
+        return AppliedChanges(0, None, None)
+    first = (before or 0) + 1
+    count = connection.scalar(
+        sa.select(sa.func.count()).where(status_change.c.id.between(first, after))
+    )
+    return AppliedChanges(int(count), first, after)
