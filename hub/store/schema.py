@@ -187,11 +187,43 @@ def _record_table(kind: RecordKind) -> sa.Table:
         sa.Column("updated_at", Timestamp, nullable=False),
         sa.Column("content_hash", sa.String(32), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
+        sa.Column("publicity_start", sa.Date, comment="公示起始日"),
+        sa.Column("publicity_min_end", sa.Date, comment="最短公示期满，可申请信用修复"),
+        sa.Column("publicity_max_end", sa.Date, comment="最长公示期满，到期自动停止公示"),
+        sa.Column("publicity_rule", sa.String(64), comment="rule set and class applied"),
+        sa.Column("responsible_system", sa.String(16), comment="gsxt or credit_china repairs it"),
         sa.Index(f"ix_{kind}_record_credit_code", "credit_code"),
         sa.Index(f"ix_{kind}_record_source_department", "source_department"),
+        sa.Index(f"ix_{kind}_record_document_no", "document_no"),
+        # Only the few records that have left publicity; the daily reconciliation starts there.
+        sa.Index(
+            f"ix_{kind}_record_unpublished",
+            "status",
+            postgresql_where=sa.text("status <> 'published'"),
+            sqlite_where=sa.text("status <> 'published'"),
+        ),
+        sa.Index(
+            f"ix_{kind}_record_publicity_max_end",
+            "publicity_max_end",
+            postgresql_where=sa.text("status = 'published'"),
+            sqlite_where=sa.text("status = 'published'"),
+        ),
         comment=f"Canonical {kind} records, one row per identity (kind, authority, document, "
         "subject); received_at is the first receipt, for timeliness.",
     )
 
 
 RECORD_TABLES: dict[RecordKind, sa.Table] = {kind: _record_table(kind) for kind in RecordKind}
+PUBLICITY_COLUMNS = (
+    "publicity_start",
+    "publicity_min_end",
+    "publicity_max_end",
+    "publicity_rule",
+    "responsible_system",
+)
+"""Record columns the reconciliation computes; a correction clears them for recomputing."""
+LIFECYCLE_COLUMNS = ("status", *PUBLICITY_COLUMNS)
+"""Record columns that collection never loads."""
+from hub.store import reconcile_schema  # noqa: E402,F401
+from hub.store import outbox_schema  # noqa: E402,F401
+from hub.store import publish_schema  # noqa: E402,F401

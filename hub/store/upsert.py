@@ -23,7 +23,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.model import RecordKind, field_names
 from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded, insert_frame
-from hub.store.schema import RECORD_TABLES, record_history
+from hub.store.schema import LIFECYCLE_COLUMNS, PUBLICITY_COLUMNS, RECORD_TABLES, record_history
 
 # Columns an update leaves alone: the identity, when the record was first received, its status.
 _KEPT_ON_UPDATE = {"record_key", "received_at", "status", "version"}
@@ -50,7 +50,7 @@ def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:
     staging = sa.Table(
         f"staging_{target.name}",
         sa.MetaData(),
-        *(sa.Column(c.name, c.type) for c in target.columns if c.name not in ("status",)),
+        *(sa.Column(c.name, c.type) for c in target.columns if c.name not in LIFECYCLE_COLUMNS),
         prefixes=["TEMPORARY"],
     )
     staging.drop(connection, checkfirst=True)
@@ -116,6 +116,8 @@ def _merge(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> No
     statement = dialect_insert(target).from_select(columns, rows)
     updates = {c: statement.excluded[c] for c in columns if c not in _KEPT_ON_UPDATE}
     updates["version"] = target.c.version + 1
+    # A correction may change the decision date or categories: its period is computed anew.
+    updates.update(dict.fromkeys(PUBLICITY_COLUMNS))
     connection.execute(
         statement.on_conflict_do_update(
             index_elements=[target.c.record_key],
@@ -127,7 +129,7 @@ def _merge(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> No
 
 def loaded_columns(kind: RecordKind) -> list[str]:
     """The columns of ``kind``'s table that a load writes, in table order."""
-    return [c.name for c in RECORD_TABLES[kind].columns if c.name != "status"]
+    return [c.name for c in RECORD_TABLES[kind].columns if c.name not in LIFECYCLE_COLUMNS]
 
 
 def upsert_records(
