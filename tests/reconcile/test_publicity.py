@@ -10,6 +10,8 @@ import pytest
 from hub.model import RecordKind
 from hub.publicity import publicity_of
 
+OLD, NEW = "before_2023_05_01", "ndrc_repair_2026"
+
 
 def _penalty(decided: date, categories: str, violation: str = "未按规定公示年度报告", **more):
     record = {
@@ -37,20 +39,28 @@ def _one(kind: RecordKind, record: dict) -> dict:
     ("decided", "categories", "expected"),
     [
         # Before 2023-05-01: general 3 months to 1 year, serious 6 months to 3 years.
-        (date(2023, 4, 30), "罚款", (date(2023, 7, 30), date(2024, 4, 30), "before_2023_05_01/general")),
-        (date(2023, 4, 30), "吊销许可证件", (date(2023, 10, 30), date(2026, 4, 30), "before_2023_05_01/serious")),
+        (date(2023, 4, 30), "罚款", (date(2023, 7, 30), date(2024, 4, 30), f"{OLD}/general")),
+        (
+            date(2023, 4, 30),
+            "吊销许可证件",
+            (date(2023, 10, 30), date(2026, 4, 30), f"{OLD}/serious"),
+        ),
         # Order No. 58 from 2023-05-01: every penalty 3 months to 3 years.
         (date(2023, 5, 1), "罚款", (date(2023, 8, 1), date(2026, 5, 1), "ndrc_order_58/general")),
         (date(2026, 3, 31), "警告", (date(2026, 6, 30), date(2029, 3, 31), "ndrc_order_58/minor")),
         # From 2026-04-01: minor at most 3 months, general 3 months to 1 year, serious 1 to 3 years.
-        (date(2026, 4, 1), "警告", (date(2026, 4, 1), date(2026, 7, 1), "ndrc_repair_2026/minor")),
-        (date(2026, 4, 1), "罚款", (date(2026, 7, 1), date(2027, 4, 1), "ndrc_repair_2026/general")),
+        (date(2026, 4, 1), "警告", (date(2026, 4, 1), date(2026, 7, 1), f"{NEW}/minor")),
+        (date(2026, 4, 1), "罚款", (date(2026, 7, 1), date(2027, 4, 1), f"{NEW}/general")),
         # Several categories: the most severe class (the longest period) applies.
-        (date(2026, 4, 1), "警告;罚款;责令停产停业", (date(2027, 4, 1), date(2029, 4, 1), "ndrc_repair_2026/serious")),
+        (
+            date(2026, 4, 1),
+            "警告;罚款;责令停产停业",
+            (date(2027, 4, 1), date(2029, 4, 1), f"{NEW}/serious"),
+        ),
         # Month ends are clipped: 31 August plus 6 months is the end of February.
-        (date(2022, 8, 31), "行政拘留", (date(2023, 2, 28), date(2025, 8, 31), "before_2023_05_01/serious")),
+        (date(2022, 8, 31), "行政拘留", (date(2023, 2, 28), date(2025, 8, 31), f"{OLD}/serious")),
     ],
-)  # fmt: skip
+)
 def test_the_rule_set_in_force_on_the_decision_date_applies(decided, categories, expected) -> None:
     result = _one(RecordKind.PENALTY, _penalty(decided, categories))
     assert (result["min"], result["max"], result["rule"]) == expected
@@ -82,8 +92,10 @@ def test_an_ordinary_penalty_has_no_one_year_minimum() -> None:
 
 
 def test_lists_take_their_class_and_the_repairing_system_follows_the_decider() -> None:
+    listed = date(2026, 5, 6)
     abnormal = _one(
-        RecordKind.ABNORMAL, {"decision_date": date(2026, 5, 6), "authority_name": "宁波市奉化区市场监督管理局"}
+        RecordKind.ABNORMAL,
+        {"decision_date": listed, "authority_name": "宁波市奉化区市场监督管理局"},
     )
     assert (abnormal["min"], abnormal["max"], abnormal["system"]) == (
         date(2026, 8, 6),
@@ -91,14 +103,16 @@ def test_lists_take_their_class_and_the_repairing_system_follows_the_decider() -
         "gsxt",
     )
     serious = _one(
-        RecordKind.SERIOUS, {"decision_date": date(2026, 5, 6), "authority_name": "国家税务总局浙江省税务局"}
+        RecordKind.SERIOUS, {"decision_date": listed, "authority_name": "国家税务总局浙江省税务局"}
     )
     assert (serious["min"], serious["max"], serious["system"]) == (
         date(2027, 5, 6),
         date(2029, 5, 6),
         "credit_china",
     )
-    market = _one(RecordKind.PENALTY, _penalty(date(2026, 5, 6), "罚款", authority_name="温州市市场监督管理局"))
+    market = _one(
+        RecordKind.PENALTY, _penalty(listed, "罚款", authority_name="温州市市场监督管理局")
+    )
     assert market["system"] == "gsxt"
     assert _one(RecordKind.PENALTY, _penalty(date(2026, 5, 6), "罚款"))["system"] == "credit_china"
 
