@@ -2,8 +2,9 @@
 
 A change (repaired, expired, withdrawn, or published again) updates the record's ``status`` and
 appends one row to ``status_change`` in the caller's transaction. That log is what leaves the
-platform: the fan-out delivers it to the targets that take pushes, and the delta files carry it to
-the sites that pull. Each row keeps a snapshot of what a downstream site needs to find the record
+platform: the fan-out delivers it to the targets that take pushes (one ``outbox`` row per change and
+push target, written in the same transaction), and the delta files carry it to the sites that
+pull. Each row keeps a snapshot of what a downstream site needs to find the record
 (document number, subject, deciding authority), with a natural person's ID number already masked.
 
 Everything is set-based: the changes are staged in a temporary table and applied with a handful
@@ -19,6 +20,7 @@ from datetime import UTC, datetime
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.fanout.enqueue import enqueue_changes
 from hub.model import RecordKind, RecordStatus
 from hub.store.bulk import insert_frame
 from hub.store.schema import RECORD_TABLES, RecordKey, status_change
@@ -53,7 +55,7 @@ def _check(changes: pd.DataFrame) -> None:
         raise ValueError(f"unknown record kind {sorted(kinds)}")
 
 
-def _masked(column: sa.ColumnElement) -> sa.ColumnElement:
+def masked_id_sql(column: sa.ColumnElement) -> sa.ColumnElement:
     """SQL for ``hub.validate.mask_id_number``: first 6 and last 4 characters kept."""
     length = sa.func.length(column)
     text = sa.String()
@@ -105,7 +107,7 @@ def _apply_kind(
             else_=sa.func.substr(record.c.credit_code, 3, 6),
         ),
         record.c.subject_name,
-        sa.case((person, _masked(record.c.id_number)), else_=record.c.credit_code),
+        sa.case((person, masked_id_sql(record.c.id_number)), else_=record.c.credit_code),
         record.c.document_no,
         record.c.authority_name,
         record.c.decision_date,
@@ -135,6 +137,9 @@ def apply_status_changes(
             system or department that decided the change, ``effective_date`` when it took effect.
         run_id: the reconciliation run that found the changes, if any.
 
+    Each row written also gets its outbox rows, one per push target covering its region
+    (``hub.fanout.enqueue``), in the same transaction.
+
     Returns:
         The ids of the ``status_change`` rows written; keys the platform does not hold and
         records already in the new status write none.
@@ -150,6 +155,7 @@ def apply_status_changes(
     if after is None or after == before:
         return AppliedChanges(0, None, None)
     first = (before or 0) + 1
+    enqueue_changes(connection, first, after)
     count = connection.scalar(
         sa.select(sa.func.count()).where(status_change.c.id.between(first, after))
     )
