@@ -1,0 +1,88 @@
+"""Keep the findings table in step with what a day's comparison found.
+
+A finding stays open, one row per ``finding_key``, from the first day it is seen until the first
+day it is no longer seen; findings settled by the day's own action are written already resolved.
+Writing the same day's findings again changes nothing.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.store.bulk import insert_frame
+from hub.store.reconcile_schema import reconcile_finding
+
+_STAGED = (
+    "finding_key",
+    "finding_class",
+    "record_key",
+    "fact_id",
+    "kind",
+    "document_no",
+    "subject_name",
+    "subject_id",
+    "responsible",
+    "detail",
+    "action",
+)
+
+
+def _staging(connection: sa.Connection) -> sa.Table:
+    staging = sa.Table(
+        "staging_finding",
+        sa.MetaData(),
+        *(sa.Column(c, reconcile_finding.c[c].type) for c in _STAGED),
+        sa.Column("resolved", sa.Boolean),
+        prefixes=["TEMPORARY"],
+    )
+    staging.drop(connection, checkfirst=True)
+    staging.create(connection)
+    return staging
+
+
+def record_findings(
+    connection: sa.Connection, found: pd.DataFrame, day: date, run_id: int
+) -> dict[str, int]:
+    """Open, carry forward and resolve findings for ``day``; return what moved.
+
+    Returns:
+        ``opened`` (new findings still open), ``settled`` (found and settled by today's action),
+        ``resolved`` (open findings no longer seen) and ``open`` (open after today).
+    """
+    f = reconcile_finding
+    staging = _staging(connection)
+    # Plain objects: Arrow-backed strings here have come out of the CSV encoder garbled.
+    rows = found[[*_STAGED, "resolved"]].astype({"fact_id": "Int64"}).astype(object)
+    insert_frame(connection, staging, rows.where(rows.notna(), None))
+    is_open = f.c.resolved_on.is_(None)
+    seen_open = sa.exists().where(staging.c.finding_key == f.c.finding_key)
+    connection.execute(f.update().values(last_seen=day).where(is_open, seen_open))
+    already = sa.exists().where(
+        f.c.finding_key == staging.c.finding_key,
+        sa.or_(f.c.resolved_on.is_(None), f.c.first_seen == day),
+    )
+    new = sa.select(
+        *(staging.c[c] for c in _STAGED),
+        sa.literal(day, type_=sa.Date),
+        sa.literal(day, type_=sa.Date),
+        sa.case((staging.c.resolved, sa.literal(day, type_=sa.Date)), else_=sa.null()),
+        sa.literal(run_id, type_=sa.Integer),
+    ).where(~already)
+    columns = [*_STAGED, "first_seen", "last_seen", "resolved_on", "run_id"]
+    connection.execute(f.insert().from_select(columns, new))
+    gone = connection.execute(
+        f.update()
+        .values(resolved_on=day)
+        .where(is_open, f.c.first_seen <= day, ~seen_open.correlate(f))
+    ).rowcount
+    staging.drop(connection)
+    this_run = sa.select(sa.func.count()).where(f.c.run_id == run_id, f.c.first_seen == day)
+    return {
+        "opened": int(connection.scalar(this_run.where(is_open))),
+        "settled": int(connection.scalar(this_run.where(f.c.resolved_on == day))),
+        "resolved": gone,
+        "open": int(connection.scalar(sa.select(sa.func.count()).where(is_open))),
+    }

@@ -1,0 +1,258 @@
+"""One day's reconciliation, end to end.
+
+1. Fetch each system's repair facts since its cursor into the ledger (one transaction per
+   system, cursor included); a system that cannot be read is reported and the others go on.
+2. Compute publicity periods for records that have none yet (new or corrected ones).
+3. Compare the platform with both systems (``compare``), push repairs to the system that lags
+   (once per fact and system), and in one transaction: move platform statuses (which writes the
+   outbox for the fan-out), record pushes and findings, and close the run with its figures.
+
+Rerunning a day finds the same state and changes nothing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, date, datetime
+
+import pandas as pd
+import sqlalchemy as sa
+
+from hub.changes import apply_status_changes
+from hub.ledger import append_facts, match_records, refresh_system_status
+from hub.model import RecordKind
+from hub.publicity import publicity_of
+from hub.reconcile.compare import Comparison, candidates, unknown_facts
+from hub.reconcile.findings import record_findings
+from hub.reconcile.systems import SYSTEMS, RepairSystems
+from hub.store.bulk import insert_frame
+from hub.store.db import make_engine
+from hub.store.reconcile_schema import (
+    reconcile_run,
+    repair_fact,
+    repair_feed_cursor,
+    repair_push,
+)
+from hub.store.schema import PUBLICITY_COLUMNS, RECORD_TABLES
+
+log = logging.getLogger(__name__)
+
+_PUBLICITY_INPUTS = (
+    "record_key",
+    "decision_date",
+    "authority_name",
+    "source_department",
+)
+_PENALTY_INPUTS = ("penalty_categories", "violation_type", "legal_basis")
+
+
+@dataclass
+class ReconcileSummary:
+    """What one run did: facts fetched, findings by class, actions taken, feed errors."""
+
+    run_id: int
+    day: date
+    status: str = "running"
+    fetched: dict[str, int] = field(default_factory=dict)
+    unmatched_facts: int = 0
+    periods_computed: int = 0
+    findings_by_class: dict[str, int] = field(default_factory=dict)
+    findings: dict[str, int] = field(default_factory=dict)
+    pushed: dict[str, int] = field(default_factory=dict)
+    push_rejected: list[str] = field(default_factory=list)
+    status_changes: dict[str, int] = field(default_factory=dict)
+    errors: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        """Plain JSON-ready figures."""
+        figures = asdict(self)
+        figures["day"] = self.day.isoformat()
+        return figures
+
+
+def _open_run(engine: sa.Engine, day: date) -> int:
+    with engine.begin() as connection:
+        return connection.execute(
+            reconcile_run.insert().values(
+                run_date=day, status="running", started_at=datetime.now(UTC)
+            )
+        ).inserted_primary_key[0]
+
+
+def _fetch(engine: sa.Engine, systems: RepairSystems, summary: ReconcileSummary) -> None:
+    for system in SYSTEMS:
+        try:
+            with engine.begin() as connection:
+                cursor = connection.scalar(
+                    sa.select(repair_feed_cursor.c.cursor).where(
+                        repair_feed_cursor.c.system == system
+                    )
+                )
+                for page in systems.fetch(system, cursor):
+                    append_facts(connection, page.facts, summary.run_id)
+                    cursor = page.cursor
+                if cursor is not None:
+                    _save_cursor(connection, system, cursor, summary.run_id)
+                summary.fetched[system] = connection.scalar(
+                    sa.select(sa.func.count()).where(
+                        repair_fact.c.run_id == summary.run_id, repair_fact.c.system == system
+                    )
+                )
+        except Exception as exc:  # one system down must not stop the other
+            message = f"repair feed {system}: {exc}"
+            log.error("reconcile run=%s %s", summary.run_id, message)
+            summary.errors.append(message)
+
+
+def _save_cursor(connection: sa.Connection, system: str, cursor: str, run_id: int) -> None:
+    values = {"cursor": cursor, "run_id": run_id, "updated_at": datetime.now(UTC)}
+    updated = connection.execute(
+        repair_feed_cursor.update().values(**values).where(repair_feed_cursor.c.system == system)
+    ).rowcount
+    if not updated:
+        connection.execute(repair_feed_cursor.insert().values(system=system, **values))
+
+
+def compute_periods(connection: sa.Connection) -> int:
+    """Fill in the publicity period of every record that has none; return how many."""
+    computed = 0
+    for kind in RecordKind:
+        record = RECORD_TABLES[kind]
+        inputs = [*_PUBLICITY_INPUTS, *(_PENALTY_INPUTS if kind is RecordKind.PENALTY else ())]
+        query = sa.select(*(record.c[c] for c in inputs)).where(
+            record.c.publicity_rule.is_(None), record.c.decision_date.is_not(None)
+        )
+        for chunk in pd.read_sql(query, connection, chunksize=200_000):
+            periods = publicity_of(kind, chunk)
+            periods["record_key"] = chunk["record_key"]
+            _write_periods(connection, record, periods)
+            computed += len(chunk)
+    return computed
+
+
+def _write_periods(connection: sa.Connection, record: sa.Table, periods: pd.DataFrame) -> None:
+    staging = sa.Table(
+        "staging_publicity",
+        sa.MetaData(),
+        sa.Column("record_key", record.c.record_key.type, primary_key=True),
+        *(sa.Column(c, record.c[c].type) for c in PUBLICITY_COLUMNS),
+        prefixes=["TEMPORARY"],
+    )
+    staging.drop(connection, checkfirst=True)
+    staging.create(connection)
+    insert_frame(connection, staging, periods[["record_key", *PUBLICITY_COLUMNS]])
+    connection.execute(
+        record.update()
+        .values({c: staging.c[c] for c in PUBLICITY_COLUMNS})
+        .where(record.c.record_key == staging.c.record_key)
+    )
+    staging.drop(connection)
+
+
+def _push(
+    engine: sa.Engine, systems: RepairSystems, pushes: pd.DataFrame, summary: ReconcileSummary
+) -> pd.DataFrame:
+    """Push each lagging repair once; return the push rows to record."""
+    if pushes.empty:
+        return pd.DataFrame()
+    with engine.connect() as connection:
+        done = pd.DataFrame(
+            connection.execute(sa.select(repair_push.c.fact_id, repair_push.c.target_system))
+            .mappings()
+            .all(),
+            columns=["fact_id", "target_system"],
+        )
+        due = pushes.merge(done, how="left", indicator=True)
+        due = due[due["_merge"] == "left_only"].drop(columns="_merge")
+        if due.empty:
+            return pd.DataFrame()
+        facts = pd.DataFrame(
+            connection.execute(
+                sa.select(repair_fact).where(repair_fact.c.id.in_(due["fact_id"].tolist()))
+            )
+            .mappings()
+            .all()
+        )
+    recorded = []
+    for target, of_target in due.groupby("target_system"):
+        batch = facts[facts["id"].isin(of_target["fact_id"])]
+        pushed_at = datetime.now(UTC)
+        try:
+            outcome = systems.push(str(target), batch)
+        except Exception as exc:  # the push is retried on the next run
+            summary.errors.append(f"push to {target}: {exc}")
+            continue
+        rejected = dict(outcome.rejected)
+        summary.pushed[str(target)] = outcome.accepted
+        summary.push_rejected += [f"{target} {k}: {v}" for k, v in rejected.items()]
+        recorded.append(
+            pd.DataFrame(
+                {
+                    "fact_id": batch["id"],
+                    "target_system": target,
+                    "run_id": summary.run_id,
+                    "pushed_at": pushed_at,
+                    "accepted": ~batch["external_id"].isin(list(rejected)),
+                    "error": batch["external_id"].map(rejected),
+                }
+            )
+        )
+    return pd.concat(recorded, ignore_index=True) if recorded else pd.DataFrame()
+
+
+def reconcile_day(
+    day: date, *, engine: sa.Engine | None = None, systems: RepairSystems | None = None
+) -> ReconcileSummary:
+    """Reconcile repairs for ``day`` (see the module's steps); safe to run again for a day."""
+    own_engine = engine is None
+    engine = engine or make_engine()
+    systems = systems or RepairSystems()
+    summary = ReconcileSummary(_open_run(engine, day), day)
+    try:
+        _fetch(engine, systems, summary)
+        with engine.begin() as connection:
+            summary.unmatched_facts = match_records(connection)
+            refresh_system_status(connection)
+            summary.periods_computed = compute_periods(connection)
+        with engine.connect() as connection:
+            comparison = Comparison(candidates(connection, day), unknown_facts(connection), day)
+        pushed = _push(engine, systems, comparison.pushes, summary)
+        with engine.begin() as connection:
+            if not pushed.empty:
+                insert_frame(connection, repair_push, pushed)
+            if not comparison.changes.empty:
+                apply_status_changes(connection, comparison.changes, run_id=summary.run_id)
+                summary.status_changes = (
+                    comparison.changes["new_status"].value_counts().sort_index().to_dict()
+                )
+            summary.findings = record_findings(connection, comparison.findings, day, summary.run_id)
+            summary.findings_by_class = (
+                comparison.findings["finding_class"].value_counts().sort_index().to_dict()
+            )
+            summary.status = "partial" if summary.errors else "succeeded"
+            _close_run(connection, summary)
+    except Exception as exc:
+        summary.status = "failed"
+        summary.errors.append(str(exc))
+        with engine.begin() as connection:
+            _close_run(connection, summary)
+        raise
+    finally:
+        if own_engine:
+            engine.dispose()
+    return summary
+
+
+def _close_run(connection: sa.Connection, summary: ReconcileSummary) -> None:
+    connection.execute(
+        reconcile_run.update()
+        .values(
+            status=summary.status,
+            finished_at=datetime.now(UTC),
+            figures=json.dumps(summary.as_dict(), ensure_ascii=False, default=str),
+            error="; ".join(summary.errors) or None,
+        )
+        .where(reconcile_run.c.id == summary.run_id)
+    )
