@@ -1,0 +1,78 @@
+"""Where delta files go, how long they are kept, and which sites get them.
+
+| variable | default | what |
+|---|---|---|
+| ``HUB_DELTA_DIR`` | ``<HUB_VAR_DIR>/deltas`` | the delta files, one folder per site |
+| ``HUB_DELTA_RETENTION_DAYS`` | ``90`` | days of files kept, counted back from the day published |
+| ``HUB_DELTA_PUSH_SITES`` | (none) | push targets that also get delta files, comma-separated ids |
+
+Every target with ``delivery: pull`` in the targets file gets delta files.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+from hub.settings import settings
+from hub.targets import Target, all_targets
+
+
+class PublishConfigError(ValueError):
+    """A publishing setting is unusable; the message names the variable and the rule."""
+
+
+@dataclass(frozen=True)
+class PublishSettings:
+    """The publishing settings in force.
+
+    Attributes:
+        delta_dir: the folder holding one sub-folder of delta files per site.
+        retention_days: how many days of files are kept, the day published included.
+        sites: the sites that get delta files, in id order.
+    """
+
+    delta_dir: Path
+    retention_days: int
+    sites: tuple[Target, ...]
+
+    def site(self, site_id: str) -> Target:
+        """The delta site ``site_id``; ``KeyError`` naming the known sites otherwise."""
+        for target in self.sites:
+            if target.id == site_id:
+                return target
+        known = ", ".join(t.id for t in self.sites)
+        raise KeyError(f"{site_id!r} is not a delta-file site (the sites are: {known})")
+
+
+def _retention_days() -> int:
+    value = os.environ.get("HUB_DELTA_RETENTION_DAYS", "90")
+    if not value.isdigit() or int(value) < 1:
+        raise PublishConfigError(
+            f"HUB_DELTA_RETENTION_DAYS={value!r}: the retention must be a whole number of days, "
+            "at least 1"
+        )
+    return int(value)
+
+
+def _sites() -> tuple[Target, ...]:
+    targets = all_targets()
+    also = [s.strip() for s in os.environ.get("HUB_DELTA_PUSH_SITES", "").split(",") if s.strip()]
+    unknown = [s for s in also if s not in targets]
+    if unknown:
+        raise PublishConfigError(
+            f"HUB_DELTA_PUSH_SITES names {unknown}, which the targets file does not declare"
+        )
+    chosen = [t for t in targets.values() if t.delivery == "pull" or t.id in also]
+    return tuple(sorted(chosen, key=lambda t: t.id))
+
+
+def publish_settings() -> PublishSettings:
+    """The publishing settings, read from the environment on every call."""
+    default_dir = settings().var_dir / "deltas"
+    return PublishSettings(
+        delta_dir=Path(os.environ.get("HUB_DELTA_DIR", default_dir)).resolve(),
+        retention_days=_retention_days(),
+        sites=_sites(),
+    )
