@@ -16,27 +16,10 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, BaseHook, CronDataIntervalTimetable, TriggerRule, dag, task
-
-from connectors.connections import Connection
+from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 PLATFORM_RECORDS = Asset(name="platform_credit_records", uri="hub://platform/credit_records")
-
-
-def airflow_connection(conn_id: str) -> Connection:
-    """Resolve a connection through Airflow's own secrets backends, as the hub's type."""
-    conn = BaseHook.get_connection(conn_id)
-    return Connection(
-        conn_id=conn_id,
-        conn_type=conn.conn_type or "",
-        host=conn.host or "",
-        port=conn.port,
-        login=conn.login or "",
-        password=conn.password or "",
-        schema=conn.schema or "",
-        extra=conn.extra_dejson,
-    )
 
 
 @dag(
@@ -65,6 +48,7 @@ def collect_credit_records() -> None:
 
     @task(max_active_tis_per_dagrun=4, map_index_template="{{ source_id }}")
     def collect(source_id: str, data_interval_start: pendulum.DateTime | None = None) -> dict:
+        from connectors.airflow_connections import airflow_connection
         from hub.collect import collect_source
 
         day = data_interval_start.in_timezone(SHANGHAI).date()
