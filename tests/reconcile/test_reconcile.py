@@ -1,139 +1,19 @@
-"""The daily reconciliation on a platform database, against both outside systems' feeds.
-
-The outside systems here are an in-memory double that serves facts page by page with a cursor and
-keeps what was pushed to it; the loopback sandbox systems are exercised in the end-to-end test.
-"""
+"""The daily reconciliation on a platform database, against both outside systems' feeds."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from zoneinfo import ZoneInfo
+from datetime import date
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.ledger import FACT_COLUMNS
 from hub.reconcile import reconcile_day
-from hub.store.bulk import insert_frame
+from hub.reconcile.case import case_of
+from hub.reconcile.reminders import reminders
 from hub.store.reconcile_schema import reconcile_finding, repair_fact, repair_push
 from hub.store.schema import RECORD_TABLES, status_change
-
-SHANGHAI = ZoneInfo("Asia/Shanghai")
-DAY = date(2026, 11, 20)
-MARKET = "杭州市市场监督管理局"
-ENVIRONMENT = "杭州市生态环境局"
-
-
-@dataclass
-class Page:
-    facts: pd.DataFrame
-    cursor: str
-
-
-@dataclass
-class Outcome:
-    accepted: int
-    rejected: list[tuple[str, str]] = field(default_factory=list)
-
-
-@dataclass
-class Systems:
-    """Credit China and GSXT as the reconciliation sees them, held in memory."""
-
-    facts: dict[str, list[dict]] = field(default_factory=lambda: {"credit_china": [], "gsxt": []})
-    pushed: dict[str, list[dict]] = field(default_factory=lambda: {"credit_china": [], "gsxt": []})
-
-    def decide(self, system: str, record: dict, decision: str, when: datetime) -> None:
-        n = len(self.facts[system]) + 1
-        self.facts[system].append(
-            {
-                "system": system,
-                "external_id": f"{system}-{n}",
-                "kind": "penalty",
-                "document_no": record["document_no"],
-                "credit_code": record.get("credit_code"),
-                "id_number": record.get("id_number"),
-                "subject_name": record["subject_name"],
-                "authority_name": record["authority_name"],
-                "decision": decision,
-                "decided_at": when,
-                "payload": "{}",
-            }
-        )
-
-    def fetch(self, system: str, since: str | None):
-        start = int(since or 0)
-        facts = self.facts[system][start:]
-        frame = pd.DataFrame(facts, columns=list(FACT_COLUMNS))
-        yield Page(frame, str(start + len(facts)))
-
-    def push(self, system: str, facts: pd.DataFrame) -> Outcome:
-        self.pushed[system] += facts.to_dict("records")
-        return Outcome(len(facts))
-
-
-def _record(n: int, authority: str, decided: date, **extra) -> dict:
-    subject = extra.pop(
-        "subject", {"credit_code": f"91330106MA2K{n:05d}X", "subject_name": f"公司{n}"}
-    )
-    return {
-        "record_key": f"{n:032x}",
-        "document_no": f"文号〔2026〕{n}号",
-        "authority_name": authority,
-        "decision_date": decided,
-        "penalty_categories": "罚款",
-        "violation_type": "未按规定申报",
-        "source_id": "test",
-        "batch_id": 1,
-        "raw_seq": n,
-        "received_at": datetime(2026, 1, 1, tzinfo=UTC),
-        "updated_at": datetime(2026, 1, 1, tzinfo=UTC),
-        "content_hash": "0" * 32,
-        "version": 1,
-        **subject,
-        **extra,
-    }
-
-
-RECENT = date(2026, 5, 6)
-RECORDS = {
-    "gsxt_only": _record(1, MARKET, RECENT),
-    "cc_repaired": _record(2, ENVIRONMENT, RECENT),
-    "cc_only_market": _record(3, MARKET, RECENT),
-    "unconfirmed": _record(4, ENVIRONMENT, RECENT, status="repaired"),
-    "expired": _record(5, ENVIRONMENT, date(2023, 1, 10)),
-    "person": _record(
-        6, ENVIRONMENT, RECENT, subject={"id_number": "33010619850312421X", "subject_name": "张伟"}
-    ),
-    "revoked": _record(7, ENVIRONMENT, RECENT, status="repaired"),
-    "untouched": _record(8, ENVIRONMENT, RECENT),
-}
-AT = datetime(2026, 11, 19, 10, 30, tzinfo=SHANGHAI)
-
-
-@pytest.fixture
-def platform(platform_engine: sa.Engine) -> sa.Engine:
-    rows = pd.DataFrame(list(RECORDS.values()))
-    rows["status"] = rows["status"].fillna("published")
-    with platform_engine.begin() as connection:
-        insert_frame(connection, RECORD_TABLES["penalty"], rows)
-    return platform_engine
-
-
-@pytest.fixture
-def systems() -> Systems:
-    systems = Systems()
-    systems.decide("gsxt", RECORDS["gsxt_only"], "repaired", AT)
-    systems.decide("credit_china", RECORDS["cc_repaired"], "repaired", AT)
-    systems.decide("credit_china", RECORDS["cc_only_market"], "repaired", AT)
-    systems.decide("credit_china", RECORDS["person"], "repaired", AT)
-    systems.decide("credit_china", RECORDS["revoked"], "repaired", AT.replace(day=1))
-    systems.decide("credit_china", RECORDS["revoked"], "revoked", AT)
-    unknown = _record(99, "杭州市税务局", RECENT)
-    systems.decide("credit_china", unknown, "repaired", AT)
-    return systems
+from tests.reconcile.conftest import AT, DAY, ENVIRONMENT, MARKET, RECORDS, Systems
 
 
 def _findings(engine: sa.Engine) -> pd.DataFrame:
@@ -199,6 +79,7 @@ def test_every_finding_class_with_its_action_and_whose_move_it_is(platform, syst
         "文号〔2026〕6号": "repaired",
         "文号〔2026〕7号": "published",  # Credit China revoked its repair
         "文号〔2026〕8号": "published",
+        "文号〔2026〕9号": "published",
     }
     with platform.connect() as connection:
         changes = connection.execute(
@@ -268,3 +149,55 @@ def test_a_system_that_cannot_be_read_is_reported_and_the_other_goes_on(platform
     assert summary.errors == ["repair feed gsxt: GSXT answered 503 five times"]
     assert summary.fetched == {"credit_china": 6}
     assert _statuses(platform)["文号〔2026〕2号"] == "repaired"
+
+
+@pytest.mark.integration
+def test_the_one_thing_view_shows_a_case_in_every_system_and_what_is_pending(
+    platform, systems
+) -> None:
+    reconcile_day(DAY, engine=platform, systems=systems)
+    with platform.connect() as connection:
+        company = case_of(connection, RECORDS["gsxt_only"]["credit_code"])
+        person = case_of(connection, RECORDS["person"]["id_number"])
+        nobody = case_of(connection, "91330000000000000X")
+
+    (record,) = company["records"]
+    assert (record["status"], record["responsible_system"]) == ("repaired", "gsxt")
+    assert record["systems"]["gsxt"]["status"] == "repaired"
+    assert record["systems"]["credit_china"] is None
+    assert [(h["system"], h["decision"]) for h in record["repair_history"]] == [
+        ("gsxt", "repaired")
+    ]
+    (change,) = record["status_changes"]
+    # Hangzhou's site and the government-service platform take pushes for a 330106 subject.
+    assert (change["new_status"], change["push_targets"], change["acknowledged"]) == (
+        "repaired",
+        2,
+        0,
+    )
+    assert company["pending"] == [
+        "仅一个系统已修复：待信用中国处理",
+        f"状态变更#{change['id']}（repaired）：2个下游目标未确认接收",
+        "信用中国尚未显示已修复",
+    ]
+    assert person["subject"] == "330106********421X"
+    assert "33010619850312421X" not in str(person)
+    assert nobody == {
+        "subject": "91330000000000000X",
+        "subject_name": None,
+        "records": [],
+        "pending": [],
+    }
+
+
+@pytest.mark.integration
+def test_subjects_about_to_become_eligible_are_listed_for_a_reminder(platform, systems) -> None:
+    reconcile_day(DAY, engine=platform, systems=systems)
+    with platform.connect() as connection:
+        soon = reminders(connection, DAY, within_days=30)
+        later = reminders(connection, DAY, within_days=5)
+
+    assert soon[["document_no", "publicity_min_end"]].values.tolist() == [
+        ["文号〔2026〕9号", date(2026, 12, 1)]
+    ]
+    assert later.empty
