@@ -123,11 +123,17 @@ class _PreparedPage:
 class _BatchLoader:
     """Loads the pages of one batch inside one transaction."""
 
-    def __init__(self, connection: sa.Connection, spec: SourceSpec, summary: BatchSummary) -> None:
+    def __init__(
+        self,
+        connection: sa.Connection,
+        spec: SourceSpec,
+        summary: BatchSummary,
+        received_at: datetime,
+    ) -> None:
         self.connection = connection
         self.spec = spec
         self.summary = summary
-        self.received_at = datetime.now(UTC)
+        self.received_at = received_at
         self.next_seq = 0
         self.files: dict[str, dict] = {}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{spec.id}")
@@ -330,11 +336,15 @@ class _BatchLoader:
 
 
 def _read_and_load(
-    engine: sa.Engine, spec: SourceSpec, reader: Reader, summary: BatchSummary
+    engine: sa.Engine,
+    spec: SourceSpec,
+    reader: Reader,
+    summary: BatchSummary,
+    received_at: datetime,
 ) -> list[RawPage]:
     file_pages: list[RawPage] = []
     with engine.begin() as connection:
-        loader = _BatchLoader(connection, spec, summary)
+        loader = _BatchLoader(connection, spec, summary, received_at)
         try:
             for page in reader.pages(loader.request()):
                 loader.load(page)
@@ -352,8 +362,12 @@ def collect_source(
     *,
     engine: sa.Engine | None = None,
     resolve: ConnectionResolver = from_environment,
+    received_at: datetime | None = None,
 ) -> BatchSummary:
     """Collect one source's new records for logical day ``day``.
+
+    ``received_at`` is the platform receive time stamped on the batch's records, from which
+    timeliness is measured: now, unless a replay of archived deliveries gives their own.
 
     Raises:
         CollectError: the source could not be read or its delivery is unusable; the batch is
@@ -363,19 +377,23 @@ def collect_source(
     if engine is None:
         engine = make_engine()
         try:
-            return _collect(spec, day, engine, resolve)
+            return _collect(spec, day, engine, resolve, received_at)
         finally:
             engine.dispose()
-    return _collect(spec, day, engine, resolve)
+    return _collect(spec, day, engine, resolve, received_at)
 
 
 def _collect(
-    spec: SourceSpec, day: date, engine: sa.Engine, resolve: ConnectionResolver
+    spec: SourceSpec,
+    day: date,
+    engine: sa.Engine,
+    resolve: ConnectionResolver,
+    received_at: datetime | None,
 ) -> BatchSummary:
     summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
     try:
         reader = open_reader(spec.id, spec.connector, resolve)
-        file_pages = _read_and_load(engine, spec, reader, summary)
+        file_pages = _read_and_load(engine, spec, reader, summary, received_at or datetime.now(UTC))
     except Exception as exc:
         message = str(exc) if str(exc).startswith("source ") else f"source {spec.id}: {exc}"
         _fail_batch(engine, summary.batch_id, message)

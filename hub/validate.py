@@ -1,26 +1,24 @@
 """The record rules applied at collection: a record failing any of them is quarantined.
 
-Each rule has a stable name (``mandatory``, ``credit_code_check``, ``id_number_check``,
-``max_length``, ``amount_range``) stored with the quarantined record; mapping adds
-``date_format``, ``amount_format`` and ``code_table``. Rules run on whole columns.
+The rules are the expectations of the kind's Great Expectations suite (``quality/suites/``),
+evaluated a column at a time by ``quality.evaluate``. A problem carries the expectation's rule
+name (``mandatory``, ``credit_code_check``, ``id_number_check``, ``code_table``, ``date_order``,
+``amount_range``, ``max_length``) and column; mapping adds ``date_format``, ``amount_format``
+and ``code_table`` for values it cannot parse or translate.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from typing import Any
+
 import pandas as pd
 
-from hub.checks import ric_valid, uscc_valid
 from hub.mapping import problem_frame
-from hub.model import (
-    SUBJECT_LEGAL,
-    SUBJECT_PERSON,
-    Field,
-    FieldType,
-    RecordKind,
-    fields_of,
-)
-
-FINE_CATEGORY = "罚款"
+from hub.model import Field, RecordKind, fields_of
+from quality.config import suite_parameters
+from quality.evaluate import failing_rows, validation_frame
+from quality.suites import Expectation
 
 
 def mask_id_number(number: str) -> str:
@@ -30,86 +28,67 @@ def mask_id_number(number: str) -> str:
     return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
-def _mandatory_mask(kind: RecordKind, records: pd.DataFrame, target: Field) -> pd.Series:
-    """Where ``target`` is required: always for mandatory fields, else by the conditional rules."""
-    category = records["subject_category"]
-    if target.mandatory:
-        return pd.Series(True, index=records.index)
-    if target.name == "credit_code":
-        return category == SUBJECT_LEGAL
-    if target.name == "id_number":
-        return category == SUBJECT_PERSON
-    if target.name == "fine_amount" and kind is RecordKind.PENALTY:
-        return records["penalty_categories"].str.contains(FINE_CATEGORY, regex=False).fillna(False)
-    return pd.Series(False, index=records.index)
+def _text(values: pd.Series) -> pd.Series:
+    if pd.api.types.is_datetime64_any_dtype(values):
+        return values.dt.strftime("%Y-%m-%d")
+    return values.astype("str")
 
 
-def _mandatory(
-    kind: RecordKind, records: pd.DataFrame, unparsed: pd.DataFrame
-) -> list[pd.DataFrame]:
-    found = []
-    for target in fields_of(kind):
-        required = _mandatory_mask(kind, records, target).astype(bool)
-        already_reported = records.index.isin(unparsed.loc[unparsed["field"] == target.name, "row"])
-        missing = required & records[target.name].isna() & ~already_reported
-        if missing.any():
-            message = f"{target.label} ({target.name}) is mandatory but empty"
-            found.append(problem_frame(records.index[missing], "mandatory", target.name, message))
-    return found
-
-
-def _identifiers(records: pd.DataFrame) -> list[pd.DataFrame]:
-    found = []
-    codes = records["credit_code"]
-    bad_codes = ~uscc_valid(codes)
-    if bad_codes.any():
-        messages = "统一社会信用代码 '" + codes[bad_codes] + "' fails the GB 32100 check character"
-        found.append(
-            problem_frame(records.index[bad_codes], "credit_code_check", "credit_code", messages)
-        )
-    id_type = records["id_type"].astype("str")
-    resident_id = id_type.isna() | id_type.str.contains("身份证", regex=False)
-    numbers = records["id_number"].where(resident_id.astype(bool))
-    bad_numbers = ~ric_valid(numbers)
-    if bad_numbers.any():
-        masked = numbers[bad_numbers].map(mask_id_number)
-        messages = "身份证号码 '" + masked + "' fails the GB 11643 check character or birth date"
-        found.append(
-            problem_frame(records.index[bad_numbers], "id_number_check", "id_number", messages)
-        )
-    return found
-
-
-def _lengths_and_ranges(kind: RecordKind, records: pd.DataFrame) -> list[pd.DataFrame]:
-    found = []
-    for target in fields_of(kind):
-        column = records[target.name]
-        if target.type in (FieldType.TEXT, FieldType.CODE) and target.max_length:
-            too_long = (column.astype("str").str.len() > target.max_length).fillna(False)
-            if too_long.any():
-                message = f"{target.label} ({target.name}) is longer than {target.max_length}"
-                found.append(
-                    problem_frame(records.index[too_long], "max_length", target.name, message)
-                )
-        elif target.type is FieldType.AMOUNT:
-            negative = (column < 0).fillna(False).astype(bool)
-            if negative.any():
-                message = f"{target.label} ({target.name}) is negative"
-                found.append(
-                    problem_frame(records.index[negative], "amount_range", target.name, message)
-                )
-    return found
+def _messages(
+    expectation: Expectation, field: Field, frame: pd.DataFrame, rows: pd.Index
+) -> pd.Series | str:
+    """What a data engineer reads for each failing row (personal ID numbers masked)."""
+    named = f"{field.label} ({field.name})"
+    kwargs = expectation.kwargs
+    values = _text(frame.loc[rows, field.name])
+    rule = expectation.rule
+    if rule == "mandatory":
+        return f"{named} is mandatory but empty"
+    if rule == "max_length":
+        return f"{named} is longer than {kwargs['max_value']}"
+    if rule == "credit_code_check":
+        return f"{field.label} '" + values + "' fails the GB 32100 check character"
+    if rule == "id_number_check":
+        masked = values.map(mask_id_number)
+        return f"{field.label} '" + masked + "' fails the GB 11643 check character or birth date"
+    if rule == "code_table":
+        return f"{named} '" + values + "' is not a label of its code table"
+    if rule == "amount_range":
+        low, high = kwargs.get("min_value"), kwargs.get("max_value")
+        return f"{named} " + values + f" is outside [{low}, {high}] 万元"
+    if rule == "date_order":
+        other = kwargs["column_B"]
+        return f"{named} " + values + f" is earlier than {other} " + _text(frame.loc[rows, other])
+    return f"{named} fails {expectation.type}"
 
 
 def validate(
-    kind: RecordKind, records: pd.DataFrame, mapping_problems: pd.DataFrame
+    kind: RecordKind,
+    records: pd.DataFrame,
+    mapping_problems: pd.DataFrame,
+    parameters: Mapping[str, Any] | None = None,
 ) -> list[pd.DataFrame]:
-    """Apply the collection rules to mapped records; returns the problems found, per rule.
+    """Apply ``kind``'s suite to mapped records; returns the problems found, per expectation.
 
-    A value the mapping could not parse (``mapping_problems``) is not reported again as missing.
+    A value the mapping could not parse (``mapping_problems``) is missing to the suite; it is not
+    reported again as a missing mandatory value.
+
+    Args:
+        kind: the record kind, whose suite applies.
+        records: mapped canonical records.
+        mapping_problems: what the mapping reported (``row``, ``rule``, ``field``, ``message``).
+        parameters: the suite parameters (default: ``quality.config.suite_parameters()``).
     """
-    return [
-        *_mandatory(kind, records, mapping_problems),
-        *_identifiers(records),
-        *_lengths_and_ranges(kind, records),
-    ]
+    parameters = suite_parameters() if parameters is None else parameters
+    frame = validation_frame(kind, records)
+    fields = {f.name: f for f in fields_of(kind)}
+    found = []
+    for expectation, rows in failing_rows(kind, frame, parameters):
+        if expectation.rule == "mandatory":
+            reported = mapping_problems.loc[mapping_problems["field"] == expectation.column, "row"]
+            rows = rows[~rows.isin(reported)]
+        if len(rows):
+            field = fields[expectation.column]
+            messages = _messages(expectation, field, frame, rows)
+            found.append(problem_frame(rows, expectation.rule, field.name, messages))
+    return found
