@@ -18,24 +18,20 @@ import csv
 import json
 import os
 import random
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
 import time
-import uuid
 from datetime import date
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
+from common import database_url, drop_database, peak_mb
 
 ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench"
-PG_ADMIN = os.environ.get(
-    "HUB_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/postgres"
-)
 SOURCE_ID = "bench_penalty_csv"
 SOURCE_YAML = f"""
 id: {SOURCE_ID}
@@ -101,32 +97,6 @@ def write_csv(path: Path, rows: int, seed: int = 7) -> None:
     frame.to_csv(path, index=False, quoting=csv.QUOTE_MINIMAL)
 
 
-def _peak_mb() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
-
-
-def _database_url(backend: str, workdir: Path) -> tuple[str, str | None]:
-    if backend == "sqlite":
-        return f"sqlite:///{workdir / 'hub.db'}", None
-    import sqlalchemy as sa
-
-    name = f"hub_bench_{uuid.uuid4().hex[:8]}"
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"CREATE DATABASE {name}"))
-    admin.dispose()
-    return sa.make_url(PG_ADMIN).set(database=name).render_as_string(hide_password=False), name
-
-
-def _drop_database(name: str) -> None:
-    import sqlalchemy as sa
-
-    admin = sa.create_engine(PG_ADMIN, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(sa.text(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-    admin.dispose()
-
-
 def measure_bare(backend: str, csv_path: Path) -> dict:
     """Time the floor: the file into a same-shaped all-text table."""
     import pyarrow as pa
@@ -134,7 +104,7 @@ def measure_bare(backend: str, csv_path: Path) -> dict:
     import sqlalchemy as sa
 
     with tempfile.TemporaryDirectory() as tmp:
-        url, pg_name = _database_url(backend, Path(tmp))
+        url, pg_name = database_url(backend, Path(tmp))
         engine = sa.create_engine(url)
         header = csv_path.open(encoding="utf-8").readline().strip().split(",")
         columns = ", ".join(f'"{c}" text' for c in header)
@@ -163,15 +133,15 @@ def measure_bare(backend: str, csv_path: Path) -> dict:
         seconds = time.perf_counter() - started
         engine.dispose()
         if pg_name:
-            _drop_database(pg_name)
-    return {"rows": rows, "seconds": seconds, "peak_mb": _peak_mb()}
+            drop_database(pg_name)
+    return {"rows": rows, "seconds": seconds, "peak_mb": peak_mb()}
 
 
 def measure_hub(backend: str, csv_path: Path) -> dict:
     """Time the real pipeline on the file, from an empty migrated database."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
-        url, pg_name = _database_url(backend, workdir)
+        url, pg_name = database_url(backend, workdir)
         (workdir / "sources").mkdir()
         (workdir / "sources" / f"{SOURCE_ID}.yaml").write_text(SOURCE_YAML, encoding="utf-8")
         (workdir / "drop").mkdir()
@@ -191,13 +161,13 @@ def measure_hub(backend: str, csv_path: Path) -> dict:
         seconds = time.perf_counter() - started
         engine.dispose()
         if pg_name:
-            _drop_database(pg_name)
+            drop_database(pg_name)
     return {
         "rows": summary.read,
         "loaded": summary.loaded,
         "quarantined": summary.quarantined,
         "seconds": seconds,
-        "peak_mb": _peak_mb(),
+        "peak_mb": peak_mb(),
     }
 
 
