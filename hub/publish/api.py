@@ -1,0 +1,233 @@
+"""The pull API: each downstream site lists and downloads its own delta files.
+
+| request | answer |
+|---|---|
+| ``GET /sites/{site}/deltas?since=N&limit=L`` | the site's sets numbered above N, in order (JSON) |
+| ``GET /files/{id}`` | one file, with ``X-Checksum-SHA256`` (hex) and ``Repr-Digest`` (RFC 9530) |
+
+Every request needs ``Authorization: Bearer <token>`` (``hub token --site S``): 401 with
+``WWW-Authenticate: Bearer`` without one or with an unknown or revoked one; 403 for another site's
+listing or file; 404 for an unknown site or file; 410 for a file deleted by the retention rule.
+Files are found by their id in ``delta_file``; nothing in the URL is ever used as a path. Every
+request, whatever its answer, is recorded in ``pull_log``.
+
+The same app runs standalone (``hub serve``) and inside Airflow's API server (``plugins/``).
+"""
+
+from __future__ import annotations
+
+import base64
+import threading
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Annotated, Any
+
+import sqlalchemy as sa
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.responses import FileResponse
+from starlette.concurrency import run_in_threadpool
+
+from hub.publish.config import publish_settings
+from hub.publish.encode import FORMATS, MEDIA_TYPES
+from hub.publish.pulls import Pull, record_pull
+from hub.publish.tokens import site_of_token
+from hub.store.db import make_engine
+from hub.store.publish_schema import delta_file, delta_manifest
+
+REALM = "credit-deltas"
+
+
+class _Resources:
+    """The database and the delta folder, opened on first use.
+
+    Importing the app, as Airflow does with its plugins, touches neither.
+    """
+
+    def __init__(self, engine: sa.Engine | None, delta_dir: Path | None) -> None:
+        self._engine = engine
+        self._delta_dir = delta_dir
+        self._lock = threading.Lock()
+
+    @property
+    def engine(self) -> sa.Engine:
+        with self._lock:
+            if self._engine is None:
+                self._engine = make_engine()
+            return self._engine
+
+    @property
+    def delta_dir(self) -> Path:
+        with self._lock:
+            if self._delta_dir is None:
+                self._delta_dir = publish_settings().delta_dir
+            return self._delta_dir
+
+    def sites(self) -> set[str]:
+        return {site.id for site in publish_settings().sites}
+
+
+def _unauthorised(detail: str, error: str | None = None) -> HTTPException:
+    challenge = f'Bearer realm="{REALM}"' + (f', error="{error}"' if error else "")
+    return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
+
+
+def _resources(request: Request) -> _Resources:
+    return request.app.state.resources
+
+
+def _site(request: Request) -> str:
+    """The site whose token the request carries (401 without a live one)."""
+    scheme, _, token = request.headers.get("authorization", "").partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise _unauthorised("a bearer token is required (Authorization: Bearer <token>)")
+    with _resources(request).engine.connect() as connection:
+        site_id = site_of_token(connection, token.strip())
+    if site_id is None:
+        raise _unauthorised("the token is unknown or revoked", "invalid_token")
+    request.state.site_id = site_id
+    return site_id
+
+
+Site = Annotated[str, Depends(_site)]
+router = APIRouter()
+
+
+def _file_entry(request: Request, row: sa.Row) -> dict[str, Any]:
+    return {
+        "id": row.id,
+        "format": row.format,
+        "name": row.name,
+        "bytes": row.bytes,
+        "sha256": row.sha256,
+        "url": str(request.url_for("download_file", file_ref=str(row.id))),
+    }
+
+
+def _listing(
+    request: Request, connection: sa.Connection, site_id: str, since: int, limit: int
+) -> list[dict[str, Any]]:
+    manifests = connection.execute(
+        sa.select(delta_manifest)
+        .where(delta_manifest.c.site_id == site_id, delta_manifest.c.sequence > since)
+        .order_by(delta_manifest.c.sequence)
+        .limit(limit)
+    ).all()
+    files: dict[int, list[sa.Row]] = {}
+    for row in connection.execute(
+        sa.select(delta_file).where(delta_file.c.manifest_id.in_([m.id for m in manifests]))
+    ):
+        files.setdefault(row.manifest_id, []).append(row)
+    order = {name: i for i, name in enumerate(FORMATS)}
+    return [
+        {
+            "sequence": m.sequence,
+            "day": m.day.isoformat(),
+            "watermark_from": m.watermark_from,
+            "watermark_to": m.watermark_to,
+            "row_count": m.row_count,
+            "schema_version": m.schema_version,
+            "expired": m.expired_at is not None,
+            "files": [
+                _file_entry(request, f)
+                for f in sorted(files.get(m.id, []), key=lambda f: order[f.format])
+            ],
+        }
+        for m in manifests
+    ]
+
+
+def _record_every_request(app: FastAPI) -> None:
+    @app.middleware("http")
+    async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
+        requested_at = datetime.now(UTC)
+        status, length = 500, None
+        try:
+            response = await call_next(request)
+            status, length = response.status_code, response.headers.get("content-length")
+            return response
+        finally:
+            pull = Pull(
+                requested_at=requested_at,
+                site_id=getattr(request.state, "site_id", None),
+                method=request.method,
+                path=request.scope.get("raw_path", b"").decode("utf-8", "replace"),
+                file_id=getattr(request.state, "file_id", None),
+                status=status,
+                bytes=int(length) if length is not None else None,
+                client=request.client.host if request.client else None,
+            )
+            await run_in_threadpool(record_pull, _resources(request).engine, pull)
+
+
+@router.get("/sites/{site_id}/deltas")
+def list_deltas(
+    request: Request,
+    site_id: str,
+    site: Site,
+    since: Annotated[int, Query(ge=0, description="the last sequence already held")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+) -> dict[str, Any]:
+    """The site's delta file sets with a sequence above ``since``, in sequence order."""
+    resources = _resources(request)
+    if site_id != site:
+        if site_id not in resources.sites():
+            raise HTTPException(404, f"no delta-file site {site_id!r}")
+        raise HTTPException(403, f"this token is {site}'s; it may not list {site_id}'s files")
+    with resources.engine.connect() as connection:
+        deltas = _listing(request, connection, site, since, limit)
+    return {"site": site, "since": since, "deltas": deltas}
+
+
+@router.get("/files/{file_ref}", name="download_file")
+def download_file(request: Request, file_ref: str, site: Site) -> FileResponse:
+    """One file of a set, by its id, with its SHA-256 in the headers."""
+    if not file_ref.isdigit() or len(file_ref) > 9:
+        raise HTTPException(404, f"no file {file_ref!r}: files are named by their id")
+    request.state.file_id = int(file_ref)
+    resources = _resources(request)
+    with resources.engine.connect() as connection:
+        row = connection.execute(
+            sa.select(
+                delta_file,
+                delta_manifest.c.site_id,
+                delta_manifest.c.day,
+                delta_manifest.c.expired_at,
+            )
+            .join(delta_manifest, delta_manifest.c.id == delta_file.c.manifest_id)
+            .where(delta_file.c.id == int(file_ref))
+        ).first()
+    if row is None:
+        raise HTTPException(404, f"no file {file_ref}")
+    if row.site_id != site:
+        raise HTTPException(403, f"file {row.id} is not one of {site}'s files")
+    if row.expired_at is not None:
+        raise HTTPException(410, f"file {row.name} was deleted by the retention rule")
+    path = resources.delta_dir / row.site_id / row.name
+    if not path.is_file():
+        raise HTTPException(
+            500, f"file {row.name} is missing on the server: publish day {row.day} again"
+        )
+    digest = base64.b64encode(bytes.fromhex(row.sha256)).decode("ascii")
+    headers = {"X-Checksum-SHA256": row.sha256, "Repr-Digest": f"sha-256=:{digest}:"}
+    media_type = MEDIA_TYPES[row.format]
+    return FileResponse(path, media_type=media_type, headers=headers, filename=row.name)
+
+
+def create_app(engine: sa.Engine | None = None, delta_dir: Path | None = None) -> FastAPI:
+    """The pull API app.
+
+    Args:
+        engine: the platform database (``HUB_DATABASE_URL``, opened on first request, by default).
+        delta_dir: the delta-file folder (``HUB_DELTA_DIR``, read on first request, by default).
+    """
+    app = FastAPI(
+        title="信用修复增量文件下载接口 (credit-repair delta files)",
+        description=__doc__,
+        docs_url=None,
+        redoc_url=None,
+    )
+    app.state.resources = _Resources(engine, delta_dir)
+    _record_every_request(app)
+    app.include_router(router)
+    return app

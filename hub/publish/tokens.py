@@ -1,0 +1,53 @@
+"""The pull API's bearer tokens: issued once, stored only as their SHA-256, one live per site.
+
+A token is 32 random bytes (``secrets.token_urlsafe``), so a plain SHA-256 is enough to store it:
+there is nothing to guess that a slow hash would protect. Issuing a site a new token revokes its
+previous one at once (rotation).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import secrets
+from datetime import UTC, datetime
+
+import sqlalchemy as sa
+
+from hub.store.publish_schema import site_token
+
+
+def token_sha256(token: str) -> str:
+    """The SHA-256 a token is stored and looked up by, in hex."""
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+def issue_token(connection: sa.Connection, site_id: str) -> str:
+    """A new token for ``site_id``, revoking the site's previous ones; shown only this once.
+
+    Args:
+        connection: a connection in the caller's transaction.
+        site_id: the site the token is for (the caller checks it is a delta-file site).
+
+    Returns:
+        The token, in clear; only its SHA-256 is stored.
+    """
+    now = datetime.now(UTC)
+    connection.execute(
+        site_token.update()
+        .where(site_token.c.site_id == site_id, site_token.c.revoked_at.is_(None))
+        .values(revoked_at=now)
+    )
+    token = secrets.token_urlsafe(32)
+    connection.execute(
+        site_token.insert().values(site_id=site_id, token_sha256=token_sha256(token), issued_at=now)
+    )
+    return token
+
+
+def site_of_token(connection: sa.Connection, token: str) -> str | None:
+    """The site a live token belongs to; ``None`` for an unknown or revoked token."""
+    return connection.scalar(
+        sa.select(site_token.c.site_id).where(
+            site_token.c.token_sha256 == token_sha256(token), site_token.c.revoked_at.is_(None)
+        )
+    )
