@@ -12,12 +12,22 @@ from rich.console import Console
 from rich.table import Table
 
 from sandbox import server
-from sandbox.config import DEFAULT_PORT, DEFAULT_SEED, SandboxConfig, connection_env, default_dir
+from sandbox.config import (
+    DEFAULT_PORT,
+    DEFAULT_REPAIR_PORT,
+    DEFAULT_SEED,
+    SandboxConfig,
+    connection_env,
+    default_dir,
+)
 from sandbox.deliver import deliver as deliver_days
 from sandbox.deliver import init_sandbox
+from sandbox.repair_cli import app as repairs_app
+from sandbox.repair_systems import repair_connection_env
 
 app = typer.Typer(help="模拟省份（沙箱）：部门数据交付、接口服务。", no_args_is_help=True)
 console = Console(width=None if Console().is_terminal else 150)
+app.add_typer(repairs_app, name="repairs")
 
 DirOption = Annotated[
     Path | None, typer.Option("--dir", help="Sandbox directory (default: <var dir>/sandbox).")
@@ -36,11 +46,16 @@ def init(
     exchange_url: Annotated[
         str, typer.Option(help="Exchange database URL (default: SQLite file in the sandbox).")
     ] = "",
+    repair_port: Annotated[
+        int, typer.Option(help="Port of Credit China / GSXT (hub sandbox repairs serve).")
+    ] = DEFAULT_REPAIR_PORT,
 ) -> None:
     """Create the sandbox: store, exchange tables, drop folders and connections.env."""
-    config = SandboxConfig((directory or default_dir()).resolve(), seed, port, exchange_url)
+    directory = (directory or default_dir()).resolve()
+    config = SandboxConfig(directory, seed, port, exchange_url, repair_port)
     init_sandbox(config)
     env = connection_env(config.dir, config.api_base_url, config.exchange_database_url, seed)
+    env |= repair_connection_env(config.repair_base_url, seed)
     lines = [f"export {name}={shlex.quote(value)}" for name, value in env.items()]
     (config.dir / "connections.env").write_text("\n".join(lines) + "\n", encoding="utf-8")
     console.print(

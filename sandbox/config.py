@@ -18,6 +18,7 @@ from sandbox.agencies import AGENCIES, ApiChannel, TableChannel
 
 DEFAULT_SEED = 20261103
 DEFAULT_PORT = 8765
+DEFAULT_REPAIR_PORT = 8766
 CONFIG_FILE = "sandbox.json"
 API_LOGIN = "credit_hub"
 
@@ -36,12 +37,14 @@ class SandboxConfig:
         seed: what every generated record is drawn from.
         port: the port of the background API server (``hub sandbox start``).
         exchange_url: the exchange database's SQLAlchemy URL (default: a SQLite file in ``dir``).
+        repair_port: the port of the Credit China / GSXT server (``hub sandbox repairs serve``).
     """
 
     dir: Path
     seed: int = DEFAULT_SEED
     port: int = DEFAULT_PORT
     exchange_url: str = ""
+    repair_port: int = DEFAULT_REPAIR_PORT
 
     @property
     def exchange_database_url(self) -> str:
@@ -52,6 +55,16 @@ class SandboxConfig:
     def api_base_url(self) -> str:
         """The base URL of the background API server."""
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def repair_base_url(self) -> str:
+        """The base URL of the Credit China / GSXT server run by hand."""
+        return f"http://127.0.0.1:{self.repair_port}"
+
+    @property
+    def repair_store_path(self) -> Path:
+        """The SQLite file holding what Credit China and GSXT decided and received."""
+        return self.dir / "repair_systems.sqlite"
 
     @property
     def store_path(self) -> Path:
