@@ -13,6 +13,8 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub.collect import BatchSummary, CollectError, collect_source
+from hub.fanout.cli import fanout
+from hub.fanout.status import outbox_figures, outbox_table
 from hub.reference import load_reference
 from hub.settings import settings
 from hub.sources import enabled_sources, get_source
@@ -22,6 +24,7 @@ from sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+app.command("fanout")(fanout)
 # Piped output (CI logs, `| tee`) gets room for the full source ids instead of 80 columns.
 console = Console(width=None if Console().is_terminal else 150)
 
@@ -142,7 +145,7 @@ def _when(value: datetime | None) -> str:
 
 @app.command()
 def status(limit: Annotated[int, typer.Option(help="Batches shown per source.")] = 3) -> None:
-    """Recent batches per source with their figures and errors, and quarantine by rule."""
+    """Recent batches per source with their figures and errors, quarantine by rule, outbox."""
     engine = make_engine()
     ranked = sa.select(
         ingest_batch,
@@ -164,6 +167,7 @@ def status(limit: Annotated[int, typer.Option(help="Batches shown per source.")]
     with engine.connect() as connection:
         batches = connection.execute(recent).mappings().all()
         rules = connection.execute(by_rule).all()
+        outbox = outbox_figures(connection, datetime.now(UTC))
     engine.dispose()
 
     table = Table(title="recent batches")
@@ -203,3 +207,4 @@ def status(limit: Annotated[int, typer.Option(help="Batches shown per source.")]
     for source_id, rule, n in rules:
         quarantined.add_row(source_id, rule, str(n))
     console.print(quarantined)
+    console.print(outbox_table(outbox))
