@@ -1,0 +1,95 @@
+"""Scorecards recover, per department, exactly the defect and lateness the sandbox injected."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pandas as pd
+import pytest
+
+from hub.settings import settings
+from hub.workdays import calendar
+from quality.config import quality_settings
+from quality.periods import Period
+from quality.scorecard import Scorecard, compute_scorecard, with_changes
+from tests.quality.conftest import DAY, CollectedProvince
+
+pytestmark = pytest.mark.integration
+
+
+def scorecard(province: CollectedProvince, period: str) -> Scorecard:
+    with province.engine.connect() as connection:
+        return compute_scorecard(
+            connection,
+            Period.parse(period),
+            timezone=settings().timezone,
+            calendar=calendar(),
+            settings=quality_settings(),
+        )
+
+
+def test_each_department_gets_the_rates_the_sandbox_injected(province: CollectedProvince) -> None:
+    province.deliver_and_collect(DAY)
+    expected = province.expected(DAY)
+    received = DAY + timedelta(days=1)
+
+    card = scorecard(province, received.isoformat())
+    rows = card.departments.set_index("department")
+    assert sorted(rows.index) == sorted(expected)
+    for department, truth in expected.items():
+        row = rows.loc[department]
+        assert row["delivered"] == truth.rows
+        assert row["quarantined"] == truth.quarantined
+        assert row["incomplete"] == truth.defects["mandatory"]
+        assert row["duplicates"] == truth.duplicates
+        assert (row["timed"], row["late"]) == (truth.timed, truth.late)
+        assert row["complete_pct"] == 1 - truth.defects["mandatory"] / truth.rows
+        assert row["valid_pct"] == 1 - truth.quarantined / truth.rows
+        assert row["on_time_pct"] == 1 - truth.late / truth.timed
+        found = card.by_rule[card.by_rule["department"] == department]
+        assert dict(zip(found["rule"], found["records"], strict=True)) == dict(truth.defects)
+    assert sum(t.late for t in expected.values()) > 0
+    assert sum(t.quarantined for t in expected.values()) > 0
+    # Late records were decided 20-40 calendar days before delivery, timely ones 1-5.
+    assert rows["max_delay"].max() > 7
+    assert (rows["median_delay"] <= 5).all()
+    assert card.calendar_years == []
+
+    # A month is the sum of its days; a day without receipts has nothing.
+    month = scorecard(province, "2026-11").departments.set_index("department")
+    assert month[["delivered", "quarantined", "late"]].equals(
+        rows[["delivered", "quarantined", "late"]]
+    )
+    assert scorecard(province, DAY.isoformat()).departments.empty
+
+
+def test_departments_are_ranked_by_score_and_compared_with_the_previous_period(
+    province: CollectedProvince,
+) -> None:
+    province.deliver_and_collect(DAY)
+    province.deliver_and_collect(DAY + timedelta(days=1))
+    first = scorecard(province, (DAY + timedelta(days=1)).isoformat())
+    second = scorecard(province, (DAY + timedelta(days=2)).isoformat())
+
+    ranked = second.departments
+    assert list(ranked["rank"]) == sorted(ranked["rank"])
+    assert ranked["score"].is_monotonic_decreasing
+    weights = quality_settings().weights
+    mean = sum(ranked[f"{k}_pct"] * w for k, w in weights.items()) / sum(weights.values())
+    assert (ranked["score"] - mean).abs().max() < 1e-12
+
+    changes = with_changes(second, first).set_index("department")
+    before = first.departments.set_index("department")
+    after = second.departments.set_index("department")
+    for department in after.index:
+        assert changes.loc[department, "previous_valid_pct"] == before.loc[department, "valid_pct"]
+        assert changes.loc[department, "valid_pct_change"] == pytest.approx(
+            after.loc[department, "valid_pct"] - before.loc[department, "valid_pct"]
+        )
+        assert changes.loc[department, "delivered_change"] == (
+            after.loc[department, "delivered"] - before.loc[department, "delivered"]
+        )
+        assert changes.loc[department, "rank_change"] == (
+            before.loc[department, "rank"] - after.loc[department, "rank"]
+        )
+    assert pd.api.types.is_integer_dtype(changes["rank_change"])
