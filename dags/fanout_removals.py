@@ -1,0 +1,95 @@
+"""Deliver status changes (repaired, expired, withdrawn records) to the targets that take pushes.
+
+The city credit sites and the government-service platform declared with `delivery: push` in
+`mappings/targets/` get every change of their region from the outbox, which the reconciliation
+fills in the same transaction as each change. Runs when the reconciliation updates the
+`platform_status_changes` Asset, and every 15 minutes besides, so that messages waiting out a
+retry backoff go out on a quiet day too (the Asset is a nudge; what is due is read from the
+outbox).
+
+One mapped task per push target: batches of the target's `batch_size`, `concurrency` requests at
+once, an idempotency key per message, retries with backoff and jitter honouring `Retry-After`,
+dead letters after `max_attempts`. A task fails when its target could not be reached or messages
+became dead letters; `hub status` shows the outbox, `hub fanout --retry-dead` revives dead letters.
+Each target's address and token come from its Airflow Connection (`connection_id`); nothing is
+read at import time.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import asdict
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, AssetOrTimeSchedule, BaseHook, CronTriggerTimetable, dag, task
+
+from connectors.connections import Connection
+
+SHANGHAI = pendulum.timezone("Asia/Shanghai")
+STATUS_CHANGES = Asset(name="platform_status_changes", uri="hub://platform/status_changes")
+log = logging.getLogger(__name__)
+
+
+def airflow_connection(conn_id: str) -> Connection:
+    """Resolve a connection through Airflow's own secrets backends, as the hub's type."""
+    conn = BaseHook.get_connection(conn_id)
+    return Connection(
+        conn_id=conn_id,
+        conn_type=conn.conn_type or "",
+        host=conn.host or "",
+        port=conn.port,
+        login=conn.login or "",
+        password=conn.password or "",
+        schema=conn.schema or "",
+        extra=conn.extra_dejson,
+    )
+
+
+@dag(
+    dag_id="fanout_removals",
+    schedule=AssetOrTimeSchedule(
+        timetable=CronTriggerTimetable("*/15 * * * *", timezone=SHANGHAI), assets=STATUS_CHANGES
+    ),
+    start_date=pendulum.datetime(2026, 1, 1, tz=SHANGHAI),
+    catchup=False,
+    max_active_runs=1,
+    doc_md=__doc__,
+    tags=["fanout", "credit"],
+    default_args={
+        "owner": "data-engineering",
+        "retries": 2,
+        "retry_delay": timedelta(minutes=2),
+        "retry_exponential_backoff": True,
+    },
+)
+def fanout_removals() -> None:
+    """Push the outbox to every push target."""
+
+    @task
+    def push_target_ids() -> list[str]:
+        from hub.targets import push_targets
+
+        return [target.id for target in push_targets()]
+
+    @task(map_index_template="{{ target_id }}")
+    def deliver(target_id: str) -> dict:
+        from hub.fanout.deliver import deliver as deliver_outbox
+        from hub.store.db import make_engine
+        from hub.targets import all_targets
+
+        engine = make_engine()
+        try:
+            run = deliver_outbox(engine, [all_targets()[target_id]], resolve=airflow_connection)
+        finally:
+            engine.dispose()
+        report = asdict(run.targets[target_id])
+        log.info("delivery to %s: %s", target_id, report)
+        if run.problems:
+            raise RuntimeError("; ".join(run.problems))
+        return report
+
+    deliver.expand(target_id=push_target_ids())
+
+
+fanout_removals()
