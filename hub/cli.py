@@ -15,6 +15,7 @@ from rich.table import Table
 from hub.collect import BatchSummary, CollectError, collect_source
 from hub.fanout.cli import fanout
 from hub.fanout.status import outbox_figures, outbox_table
+from hub.publish.cli import publish, pull, serve, token
 from hub.reference import load_reference
 from hub.settings import settings
 from hub.sources import enabled_sources, get_source
@@ -25,6 +26,10 @@ from sandbox.cli import app as sandbox_app
 app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
 app.command("fanout")(fanout)
+app.command("publish")(publish)
+app.command("token")(token)
+app.command("serve")(serve)
+app.command("pull")(pull)
 # Piped output (CI logs, `| tee`) gets room for the full source ids instead of 80 columns.
 console = Console(width=None if Console().is_terminal else 150)
 

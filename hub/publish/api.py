@@ -18,7 +18,8 @@ from __future__ import annotations
 
 import base64
 import threading
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
@@ -46,6 +47,7 @@ class _Resources:
 
     def __init__(self, engine: sa.Engine | None, delta_dir: Path | None) -> None:
         self._engine = engine
+        self._own_engine = engine is None
         self._delta_dir = delta_dir
         self._lock = threading.Lock()
 
@@ -62,6 +64,13 @@ class _Resources:
             if self._delta_dir is None:
                 self._delta_dir = publish_settings().delta_dir
             return self._delta_dir
+
+    def close(self) -> None:
+        """Dispose of the engine if it was opened here."""
+        with self._lock:
+            if self._own_engine and self._engine is not None:
+                self._engine.dispose()
+                self._engine = None
 
     def sites(self) -> set[str]:
         return {site.id for site in publish_settings().sites}
@@ -214,6 +223,12 @@ def download_file(request: Request, file_ref: str, site: Site) -> FileResponse:
     return FileResponse(path, media_type=media_type, headers=headers, filename=row.name)
 
 
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    yield
+    app.state.resources.close()
+
+
 def create_app(engine: sa.Engine | None = None, delta_dir: Path | None = None) -> FastAPI:
     """The pull API app.
 
@@ -226,6 +241,7 @@ def create_app(engine: sa.Engine | None = None, delta_dir: Path | None = None) -
         description=__doc__,
         docs_url=None,
         redoc_url=None,
+        lifespan=_lifespan,
     )
     app.state.resources = _Resources(engine, delta_dir)
     _record_every_request(app)

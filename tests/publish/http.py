@@ -14,12 +14,12 @@ import uvicorn
 
 @contextlib.contextmanager
 def served(app) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread; yields its base URL."""
+    """Serve ``app`` on a free loopback port in a thread (with its lifespan); yields its URL."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
+        uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", access_log=False)
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
