@@ -1,8 +1,8 @@
 """What Credit China and GSXT decide, day by day, about the records the sandbox delivered.
 
-Whoever decided a record repairs it (谁认定、谁修复): market-supervision penalties and the
-business-abnormal list are repaired in GSXT, every other penalty and the serious-dishonesty lists
-in Credit China. On each day ``decide_repairs``:
+Whoever decided a record repairs it (谁认定、谁修复): market supervision's records and the
+business-abnormal list are repaired in GSXT, every other department's penalties and
+serious-dishonesty lists in Credit China. On each day ``decide_repairs``:
 
 1. revokes the repairs planned for revocation that day (an earlier repair annulled);
 2. repairs the delivered records whose fate says so: each record the sandbox delivered without a
@@ -44,8 +44,8 @@ from sandbox.repair_store import SHANGHAI, Decision, PlanStep, RepairStore, Tran
 from sandbox.repair_vocab import CREDIT_CHINA, GSXT, SYSTEMS, other_system
 
 TRUTH_NAME = "repair_systems"
-MARKET_SUPERVISION = ("市场监管", "市场监督管理")
-"""An authority whose name holds one of these is market supervision: its penalties go to GSXT."""
+MARKET_SUPERVISION = ("市场监督管理", "市场监管", "工商行政管理")
+"""An authority whose name holds one of these is market supervision: GSXT repairs its records."""
 WORKING_HOURS = (time(9, 0), time(17, 30))
 
 # Deciders whose records never reach the platform: (kind, authority, document-number prefix).
@@ -132,13 +132,11 @@ class RecordRef:
 def deciding_system(kind: str, authority_name: str) -> str:
     """The system that repairs a record (谁认定、谁修复).
 
-    GSXT for market-supervision penalties and the abnormal list, Credit China for every other
-    penalty and the serious lists.
+    GSXT for market supervision's records (penalties, its serious list) and the business-abnormal
+    list; Credit China for every other department's penalties and serious lists.
     """
     market = any(marker in authority_name for marker in MARKET_SUPERVISION)
-    if kind == RecordKind.ABNORMAL or (kind == RecordKind.PENALTY and market):
-        return GSXT
-    return CREDIT_CHINA
+    return GSXT if market or kind == RecordKind.ABNORMAL else CREDIT_CHINA
 
 
 @lru_cache(maxsize=4)

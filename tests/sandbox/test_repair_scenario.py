@@ -7,8 +7,14 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import pytest
+import sqlalchemy as sa
 
+from hub.collect import collect_source
 from hub.model import RecordKind
+from hub.reference import load_reference
+from hub.sources import enabled_sources
+from hub.store.db import make_engine, upgrade
+from hub.store.schema import RECORD_TABLES
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox
 from sandbox.repair_scenario import (
@@ -21,6 +27,7 @@ from sandbox.repair_scenario import (
     repair_truth_path,
 )
 from sandbox.repair_store import SHANGHAI, RepairStore
+from tests.conftest import sandbox_in_environment
 
 pytestmark = pytest.mark.integration
 
@@ -86,7 +93,8 @@ def test_deciding_system_follows_who_decided() -> None:
     assert deciding_system(RecordKind.ABNORMAL, "省自然资源厅") == "gsxt"
     assert deciding_system(RecordKind.PENALTY, "杭州市市场监督管理局") == "gsxt"
     assert deciding_system(RecordKind.PENALTY, "省卫生健康委") == "credit_china"
-    assert deciding_system(RecordKind.SERIOUS, "省市场监管局") == "credit_china"
+    assert deciding_system(RecordKind.SERIOUS, "省市场监管局") == "gsxt"
+    assert deciding_system(RecordKind.SERIOUS, "省税务局") == "credit_china"
 
 
 def test_shares_arrive_after_each_systems_lag_and_unshared_ones_never(decided) -> None:
@@ -244,3 +252,38 @@ def test_delivered_records_are_the_clean_new_records_of_the_day(tmp_path: Path) 
         ("serious", "zj_tax_serious_api", FIRST)
     }
     assert delivered_records(config, FIRST, "zj_scjg_penalty_api") == []
+
+
+def test_known_records_are_the_platforms_and_unknown_ones_are_not(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Collect a delivered day into a real platform database (SQLite), then decide repairs."""
+    config = SandboxConfig(tmp_path / "sandbox", seed=5)
+    init_sandbox(config)
+    deliver(config, FIRST, count=15)
+    url = f"sqlite:///{tmp_path / 'hub.db'}"
+    engine = make_engine(url)
+    upgrade(engine)
+    with engine.begin() as connection:
+        load_reference(connection)
+    try:
+        with sandbox_in_environment(config, monkeypatch):
+            for source in enabled_sources():
+                assert collect_source(source.id, FIRST, engine=engine).status == "succeeded"
+        keys, documents = set(), set()
+        with engine.connect() as connection:
+            for kind, table in RECORD_TABLES.items():
+                rows = connection.execute(sa.select(table.c.record_key, table.c.document_no))
+                for key, document_no in rows:
+                    keys.add((str(kind), key))
+                    documents.add(document_no)
+    finally:
+        engine.dispose()
+
+    truth = decide_repairs(config, FIRST, RepairScenario(repair_rate=0.3, repair_within_days=0))
+
+    known = [e["record"] for e in truth["decisions"] if e["record"]["known"]]
+    unknown = [e["record"] for e in truth["decisions"] if not e["record"]["known"]]
+    assert len(known) >= 10 and len(unknown) == 2
+    assert {(r["kind"], r["record_key"]) for r in known} <= keys
+    assert not {r["document_no"] for r in unknown} & documents
