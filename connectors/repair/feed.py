@@ -191,8 +191,18 @@ def decided_in(system: RepairSystem, facts: pd.DataFrame) -> pd.Series:
 
     Returns:
         ``credit_china`` or ``gsxt`` per fact, indexed like ``facts``.
+
+    Raises:
+        ValueError: the facts are not all ``system``'s, or a payload names a system its
+            declarations do not know.
     """
-    origins = [_origin(system, json.loads(payload)) for payload in facts["payload"]]
+    foreign = sorted(set(facts["system"]) - {system.id})
+    if foreign:
+        raise ValueError(f"decided_in({system.id}): the facts hold facts of {', '.join(foreign)}")
+    try:
+        origins = [_origin(system, json.loads(payload)) for payload in facts["payload"]]
+    except _UnreadableItemError as exc:
+        raise ValueError(f"facts of {system.id}: {exc}") from None
     return pd.Series(origins, index=facts.index, dtype="str")
 
 

@@ -133,7 +133,12 @@ def _value(value: Any) -> Any:
 def _item(system: RepairSystem, fact: dict[str, Any]) -> dict[str, Any]:
     """One fact as the receiver's push item."""
     id_number = _value(fact["id_number"])
-    decided_at = pd.Timestamp(fact["decided_at"]).tz_convert(TIMEZONE)
+    decided_at = pd.Timestamp(fact["decided_at"])
+    decided_at = (
+        decided_at.tz_localize(TIMEZONE)
+        if decided_at.tzinfo is None
+        else decided_at.tz_convert(TIMEZONE)
+    )
     values = {
         "idempotency_key": idempotency_key(fact["system"], fact["external_id"]),
         "source_system": system.push.source_system_codes[fact["system"]],

@@ -196,6 +196,10 @@ def test_synced_facts_say_who_decided_them_and_keep_a_persons_full_id(
     assert decided_in(repair_system("credit_china"), cc).tolist() == ["credit_china"]
     assert decided_in(repair_system("gsxt"), gsxt).tolist() == ["credit_china"]
     assert f'"srcRepairId":"{made.external_id}"' in gsxt["payload"].iloc[0]
+    with pytest.raises(
+        ValueError, match=r"decided_in\(gsxt\): the facts hold facts of credit_china"
+    ):
+        decided_in(repair_system("gsxt"), cc)
 
 
 def test_flaky_answers_are_retried_until_every_page_is_read(

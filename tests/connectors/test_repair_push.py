@@ -316,3 +316,18 @@ def test_an_answer_silent_about_an_item_is_named(fake_api: FakeApi) -> None:
         match="source gsxt: push answer says nothing of the item 'credit_china:XF20261105000002'",
     ):
         push_repairs(quick("gsxt"), cc_facts(2), connection)
+
+
+def test_times_are_written_as_beijing_time_in_the_receivers_format(fake_api: FakeApi) -> None:
+    @fake_api.route("/openapi/repair/sync")
+    def sync(seen: Seen) -> Answer:
+        items = seen.json()["items"]
+        return Answer(body={"result": [{"reqId": i["reqId"], "code": "0"} for i in items]})
+
+    facts = cc_facts(2).astype({"decided_at": object})
+    facts.loc[0, "decided_at"] = pd.Timestamp("2026-11-05 20:00", tz="UTC")
+    facts.loc[1, "decided_at"] = pd.Timestamp("2026-11-05 23:30")  # naive: Beijing time
+    connection = Connection("gsxt_repair", password="t", extra={"base_url": fake_api.url})
+    assert push_repairs(quick("gsxt"), facts, connection).accepted == 2
+    [seen] = fake_api.requests_to("/openapi/repair/sync")
+    assert [i["repairDate"] for i in seen.json()["items"]] == ["20261106", "20261105"]
