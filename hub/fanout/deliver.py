@@ -31,7 +31,7 @@ from connectors.connections import ConnectionResolver, MissingConnectionError, f
 from connectors.http_session import GaveUpError
 from connectors.targets import PushAnswer, PushClient, PushRejectedError
 from hub.fanout.claims import Claimed, Failure, RetrySchedule, claim, record_outcomes, release
-from hub.fanout.messages import build_message, idempotency_key
+from hub.fanout.messages import build_message
 from hub.targets import Target, push_targets
 
 log = logging.getLogger(__name__)
@@ -156,7 +156,7 @@ class _TargetWorkers:
             except (GaveUpError, PushRejectedError, requests.RequestException) as exc:
                 self._batch_failed(batch, f"{self.target.id}: {exc}")
                 return
-            self._answered(batch, answer)
+            self._answered(batch, [m["idempotency_key"] for m in messages], answer)
         except BaseException:
             release(self.engine, self.options.holder, [c.outbox_id for c in batch])
             raise
@@ -172,12 +172,11 @@ class _TargetWorkers:
             self.report.stopped = self.report.stopped or error
         log.warning("delivery to %s stopped for this run: %s", self.target.id, error)
 
-    def _answered(self, batch: list[Claimed], answer: PushAnswer) -> None:
+    def _answered(self, batch: list[Claimed], keys: list[str], answer: PushAnswer) -> None:
         receipts: dict[int, str] = {}
         failures: list[Failure] = []
         duplicates = 0
-        for claimed in batch:
-            key = idempotency_key(claimed.change["id"], self.target.id)
+        for claimed, key in zip(batch, keys, strict=True):
             if key in answer.receipts:
                 receipts[claimed.outbox_id] = answer.receipts[key]
                 duplicates += key in answer.duplicates

@@ -9,6 +9,7 @@ unmasked one.
 
 from __future__ import annotations
 
+import hashlib
 import re
 from collections.abc import Mapping
 from datetime import UTC, date, datetime
@@ -52,12 +53,19 @@ def scrub_id_numbers(text: str) -> str:
     )
 
 
-def idempotency_key(change_id: int, target_id: str) -> str:
-    """The idempotency key of the message of change ``change_id`` to ``target_id``.
+def idempotency_key(change: Mapping[str, Any], target_id: str) -> str:
+    """The idempotency key of the message of ``change`` to ``target_id``.
 
-    The same on every attempt, so a receiver that has the message already drops a resend.
+    The same on every attempt, so a receiver that has the message already drops a resend:
+    ``<target>:<change id>:<digest of record, new status and change time>``. The digest keeps a
+    key from ever naming two changes, should the log's ids start again (a rebuilt or migrated
+    platform database); a receiver would otherwise drop a new change as a resend.
     """
-    return f"{target_id}:{change_id}"
+    changed_at = _iso(change["changed_at"])
+    digest = hashlib.sha256(
+        f"{change['record_key']}|{change['new_status']}|{changed_at}".encode()
+    ).hexdigest()[:12]
+    return f"{target_id}:{change['id']}:{digest}"
 
 
 def _iso(value: date | datetime) -> str:
@@ -70,7 +78,7 @@ def _iso(value: date | datetime) -> str:
 def build_message(change: Mapping[str, Any], target_id: str) -> dict[str, Any]:
     """The push message of one ``status_change`` row (its columns, ``id`` as ``change_id``)."""
     message = {
-        "idempotency_key": idempotency_key(change["id"], target_id),
+        "idempotency_key": idempotency_key(change, target_id),
         "change_id": change["id"],
         "record_key": change["record_key"],
         "kind": change["kind"],

@@ -49,9 +49,14 @@ def _outbox(engine: sa.Engine) -> list:
         return connection.execute(query.order_by(outbox.c.id)).mappings().all()
 
 
-def _copies(handle: ReceiversHandle) -> dict[str, int]:
+def _copies(handle: ReceiversHandle) -> dict[tuple[str, int], int]:
+    """How many copies each receiver took of each message, by (target, change id)."""
     with handle.lock:
-        return {key: n for r in handle.receivers.values() for key, n in r.copies.items()}
+        return {
+            (target_id, r.messages[key]["change_id"]): n
+            for target_id, r in handle.receivers.items()
+            for key, n in r.copies.items()
+        }
 
 
 def _assert_every_target_has_every_change_once(engine: sa.Engine, handle, subjects) -> None:
@@ -60,8 +65,12 @@ def _assert_every_target_has_every_change_once(engine: sa.Engine, handle, subjec
     rows = _outbox(engine)
     assert all(r["acknowledged_at"] is not None and r["dead_at"] is None for r in rows)
     with handle.lock:
-        receipts = {key: r for rec in handle.receivers.values() for key, r in rec.receipts.items()}
-    assert {f"{r['target_id']}:{r['status_change_id']}": r["receipt"] for r in rows} == receipts
+        receipts = {
+            (target_id, r.messages[key]["change_id"]): receipt
+            for target_id, r in handle.receivers.items()
+            for key, receipt in r.receipts.items()
+        }
+    assert {(r["target_id"], r["status_change_id"]): r["receipt"] for r in rows} == receipts
 
 
 def test_every_change_reaches_every_target_covering_it_once_with_no_id_number_in_the_clear(
@@ -233,7 +242,7 @@ def test_a_run_killed_mid_batch_loses_nothing_and_duplicates_nothing(
 
     taken = set(_copies(receivers))
     recorded = {
-        f"{r['target_id']}:{r['status_change_id']}"
+        (r["target_id"], r["status_change_id"])
         for r in _outbox(platform_engine)
         if r["acknowledged_at"] is not None
     }

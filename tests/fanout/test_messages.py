@@ -21,7 +21,7 @@ def test_id_numbers_in_free_text_are_masked_and_nothing_else_is() -> None:
     assert unmasked_id_numbers(scrubbed.encode()) == []
 
 
-def test_a_message_carries_the_snapshot_its_key_and_utc_times() -> None:
+def test_a_message_carries_the_snapshot_a_key_of_its_own_and_utc_times() -> None:
     change = {
         "id": 41,
         "record_key": "a" * 32,
@@ -41,7 +41,12 @@ def test_a_message_carries_the_snapshot_its_key_and_utc_times() -> None:
         "run_id": 7,
     }
     message = build_message(change, "hangzhou")
-    assert message["idempotency_key"] == "hangzhou:41"
+    assert message["idempotency_key"].startswith("hangzhou:41:")
+    assert build_message(dict(change), "hangzhou")["idempotency_key"] == message["idempotency_key"]
+    # The same id for another change (the log started again in a rebuilt database): another key.
+    reborn = build_message({**change, "changed_at": datetime(2027, 1, 5, 9, 0)}, "hangzhou")
+    assert reborn["idempotency_key"].startswith("hangzhou:41:")
+    assert reborn["idempotency_key"] != message["idempotency_key"]
     assert message["change_id"] == 41
     assert message["reason"] == "330106********4213已完成整改"
     assert (message["effective_date"], message["decision_date"]) == ("2026-11-19", "2026-03-02")
