@@ -202,18 +202,26 @@ def _timeliness(groups: pd.DataFrame, settings: QualitySettings) -> pd.DataFrame
     return summary[columns]
 
 
-def _allow_listed(connection: sa.Connection, period: Period, timezone: ZoneInfo) -> pd.Series:
-    codes = sorted(credit_code_allow_list())
-    counts: dict[str, int] = {}
-    for table in RECORD_TABLES.values() if codes else ():
+def allow_listed_codes(
+    connection: sa.Connection, period: Period, timezone: ZoneInfo
+) -> pd.DataFrame:
+    """Records accepted with an allow-listed credit code, per department and code.
+
+    Columns ``department``, ``credit_code``, ``note`` (why the code is accepted), ``records``.
+    """
+    notes = credit_code_allow_list()
+    columns = ["department", "credit_code", "note", "records"]
+    rows = []
+    for table in RECORD_TABLES.values() if notes else ():
         statement = (
-            sa.select(table.c.source_department, sa.func.count())
-            .where(_between(table.c.received_at, period, timezone), table.c.credit_code.in_(codes))
-            .group_by(table.c.source_department)
+            sa.select(table.c.source_department, table.c.credit_code, sa.func.count())
+            .where(_between(table.c.received_at, period, timezone))
+            .where(table.c.credit_code.in_(sorted(notes)))
+            .group_by(table.c.source_department, table.c.credit_code)
         )
-        for department, n in connection.execute(statement):
-            counts[department] = counts.get(department, 0) + n
-    return pd.Series(counts, name="allow_listed", dtype="int64")
+        rows += [(d, c, notes[c], n) for d, c, n in connection.execute(statement)]
+    frame = pd.DataFrame(rows, columns=columns)
+    return frame.groupby(columns[:3], as_index=False)["records"].sum()
 
 
 def _percentages(frame: pd.DataFrame, settings: QualitySettings) -> pd.DataFrame:
@@ -248,7 +256,10 @@ def compute_scorecard(
             totals,
             duplicates,
             _timeliness(groups, settings),
-            _allow_listed(connection, period, timezone),
+            allow_listed_codes(connection, period, timezone)
+            .groupby("department")["records"]
+            .sum()
+            .rename("allow_listed"),
         ],
         axis=1,
     )
