@@ -50,13 +50,17 @@ class Expected:
 class CollectedProvince:
     config: SandboxConfig
     engine: sa.Engine
-    days: list[date] = field(default_factory=list)
 
-    def deliver_and_collect(self, day: date, count: int | None = None) -> None:
+    def deliver(self, day: date, count: int | None = None) -> None:
         deliver(self.config, day, count=count)
+
+    def collect(self, day: date) -> None:
         for source in enabled_sources():
             collect_source(source.id, day, engine=self.engine, received_at=received_at(day))
-        self.days.append(day)
+
+    def deliver_and_collect(self, day: date, count: int | None = None) -> None:
+        self.deliver(day, count)
+        self.collect(day)
 
     def expected(self, day: date) -> dict[str, Expected]:
         by_department: dict[str, Expected] = {}

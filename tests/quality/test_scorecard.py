@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import shutil
 from datetime import timedelta
+from pathlib import Path
 
 import pandas as pd
 import pytest
 
-from hub.settings import settings
+from hub.settings import MAPPINGS_DIR, settings
+from hub.sources import enabled_sources, get_source
 from hub.workdays import calendar
 from quality.config import quality_settings
 from quality.periods import Period
-from quality.scorecard import Scorecard, compute_scorecard, with_changes
+from quality.scorecard import Scorecard, allow_listed_codes, compute_scorecard, with_changes
+from sandbox.deliver import read_truth
 from tests.quality.conftest import DAY, CollectedProvince
 
 pytestmark = pytest.mark.integration
@@ -93,3 +97,43 @@ def test_departments_are_ranked_by_score_and_compared_with_the_previous_period(
             before.loc[department, "rank"] - after.loc[department, "rank"]
         )
     assert pd.api.types.is_integer_dtype(changes["rank_change"])
+
+
+def test_an_allow_listed_code_is_loaded_and_counted_as_an_accepted_exception(
+    province: CollectedProvince, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    province.deliver(DAY)
+    defects = [
+        (source.id, defect)
+        for source in enabled_sources()
+        for defect in read_truth(province.config, DAY, source.id)["details"]["defects"]
+        if defect["rule"] == "credit_code_check"
+    ]
+    source_id, accepted = defects[0]
+    quality_dir = tmp_path / "quality"
+    shutil.copytree(MAPPINGS_DIR / "quality", quality_dir)
+    (quality_dir / "credit_code_allow_list.yaml").write_text(
+        f"codes:\n  - code: {accepted['value']}\n    note: 试点赋码\n", encoding="utf-8"
+    )
+    monkeypatch.setenv("HUB_QUALITY_DIR", str(quality_dir))
+    province.collect(DAY)
+
+    card = scorecard(province, (DAY + timedelta(days=1)).isoformat())
+    department = get_source(source_id).department
+    rows = card.departments.set_index("department")
+    truth = province.expected(DAY)[department]
+    assert rows.loc[department, "allow_listed"] == 1
+    assert rows.loc[department, "quarantined"] == truth.quarantined - 1
+    assert rows["allow_listed"].sum() == 1
+    with province.engine.connect() as connection:
+        listed = allow_listed_codes(
+            connection, Period.parse((DAY + timedelta(days=1)).isoformat()), settings().timezone
+        )
+    assert listed.to_dict("records") == [
+        {
+            "department": department,
+            "credit_code": accepted["value"],
+            "note": "试点赋码",
+            "records": 1,
+        }
+    ]
