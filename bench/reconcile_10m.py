@@ -188,6 +188,7 @@ def measure_hub(url: str) -> dict:
         "findings": summary.findings_by_class,
         "changes": summary.status_changes,
         "errors": summary.errors,
+        "steps": summary.seconds,
     }
 
 
@@ -213,8 +214,10 @@ def measure_bare(folder: Path) -> dict:
 
 def _in_child(*args: str) -> dict:
     out = subprocess.run(
-        [sys.executable, __file__, "--child", *args], check=True, capture_output=True, text=True
+        [sys.executable, __file__, "--child", *args], capture_output=True, text=True
     )
+    if out.returncode:
+        sys.exit(f"{args[0]} failed:\n{out.stderr}")
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
@@ -256,6 +259,7 @@ def main() -> None:
             f"status {hub['status']} {hub['errors'] or ''}"
         )
         print(f"       findings {hub['findings']}; platform changes {hub['changes']}")
+        print(f"       seconds by step {hub['steps']}")
         print(
             f"  bare DuckDB join:   {bare['seconds']:6.1f} s, peak {bare['peak_mb']:,.0f} MB "
             f"({bare['differing']:,} records differ)"

@@ -69,11 +69,13 @@ def append_facts(connection: sa.Connection, facts: pd.DataFrame, run_id: int) ->
         repair_fact.c.decision == staging.c.decision,
         repair_fact.c.decided_at == staging.c.decided_at,
     )
+    # Drop the known facts first: an INSERT searching its own target would rescan its new rows.
+    connection.execute(staging.delete().where(known))
     new = sa.select(
         *staging.columns,
         sa.literal(datetime.now(UTC), type_=repair_fact.c.seen_at.type),
         sa.literal(run_id, type_=sa.Integer),
-    ).where(~known)
+    )
     connection.execute(repair_fact.insert().from_select([*FACT_COLUMNS, "seen_at", "run_id"], new))
     staging.drop(connection)
 

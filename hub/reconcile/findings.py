@@ -34,7 +34,10 @@ def _staging(connection: sa.Connection) -> sa.Table:
     staging = sa.Table(
         "staging_finding",
         sa.MetaData(),
-        *(sa.Column(c, reconcile_finding.c[c].type) for c in _STAGED),
+        *(
+            sa.Column(c, reconcile_finding.c[c].type, primary_key=c == "finding_key")
+            for c in _STAGED
+        ),
         sa.Column("resolved", sa.Boolean),
         prefixes=["TEMPORARY"],
     )
@@ -58,26 +61,27 @@ def record_findings(
     rows = found[[*_STAGED, "resolved"]].astype({"fact_id": "Int64"}).astype(object)
     insert_frame(connection, staging, rows.where(rows.notna(), None))
     is_open = f.c.resolved_on.is_(None)
-    seen_open = sa.exists().where(staging.c.finding_key == f.c.finding_key)
-    connection.execute(f.update().values(last_seen=day).where(is_open, seen_open))
+    seen = sa.exists().where(staging.c.finding_key == f.c.finding_key)
+    connection.execute(f.update().values(last_seen=day).where(is_open, seen))
+    gone = connection.execute(
+        f.update().values(resolved_on=day).where(is_open, f.c.first_seen <= day, ~seen)
+    ).rowcount
+    # Drop what is already recorded, then insert the rest: an INSERT whose own target is
+    # searched row by row would rescan the rows it is writing.
     already = sa.exists().where(
         f.c.finding_key == staging.c.finding_key,
         sa.or_(f.c.resolved_on.is_(None), f.c.first_seen == day),
     )
+    connection.execute(staging.delete().where(already))
     new = sa.select(
         *(staging.c[c] for c in _STAGED),
         sa.literal(day, type_=sa.Date),
         sa.literal(day, type_=sa.Date),
         sa.case((staging.c.resolved, sa.literal(day, type_=sa.Date)), else_=sa.null()),
         sa.literal(run_id, type_=sa.Integer),
-    ).where(~already)
+    )
     columns = [*_STAGED, "first_seen", "last_seen", "resolved_on", "run_id"]
     connection.execute(f.insert().from_select(columns, new))
-    gone = connection.execute(
-        f.update()
-        .values(resolved_on=day)
-        .where(is_open, f.c.first_seen <= day, ~seen_open.correlate(f))
-    ).rowcount
     staging.drop(connection)
     this_run = sa.select(sa.func.count()).where(f.c.run_id == run_id, f.c.first_seen == day)
     return {

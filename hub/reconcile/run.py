@@ -14,6 +14,9 @@ from __future__ import annotations
 
 import json
 import logging
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
 from datetime import UTC, date, datetime
 
@@ -46,6 +49,7 @@ _PUBLICITY_INPUTS = (
     "source_department",
 )
 _PENALTY_INPUTS = ("penalty_categories", "violation_type", "legal_basis")
+_CHUNK = 10_000  # ids per IN list: drivers cap the parameters of one statement
 
 
 @dataclass
@@ -64,12 +68,28 @@ class ReconcileSummary:
     push_rejected: list[str] = field(default_factory=list)
     status_changes: dict[str, int] = field(default_factory=dict)
     errors: list[str] = field(default_factory=list)
+    seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
         """Plain JSON-ready figures."""
         figures = asdict(self)
         figures["day"] = self.day.isoformat()
         return figures
+
+
+class _Stopwatch:
+    """Times named steps into a dict, for the run's figures and the log."""
+
+    def __init__(self, seconds: dict[str, float]) -> None:
+        self._seconds = seconds
+
+    @contextmanager
+    def __call__(self, name: str) -> Iterator[None]:
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self._seconds[name] = round(time.perf_counter() - started, 3)
 
 
 def _open_run(engine: sa.Engine, day: date) -> int:
@@ -168,12 +188,19 @@ def _push(
         due = due[due["_merge"] == "left_only"].drop(columns="_merge")
         if due.empty:
             return pd.DataFrame()
-        facts = pd.DataFrame(
-            connection.execute(
-                sa.select(repair_fact).where(repair_fact.c.id.in_(due["fact_id"].tolist()))
-            )
-            .mappings()
-            .all()
+        ids = due["fact_id"].astype(int).tolist()
+        facts = pd.concat(
+            [
+                pd.DataFrame(
+                    connection.execute(
+                        sa.select(repair_fact).where(repair_fact.c.id.in_(ids[i : i + _CHUNK]))
+                    )
+                    .mappings()
+                    .all()
+                )
+                for i in range(0, len(ids), _CHUNK)
+            ],
+            ignore_index=True,
         )
     recorded = []
     for target, of_target in due.groupby("target_system"):
@@ -210,29 +237,38 @@ def reconcile_day(
     engine = engine or make_engine()
     systems = systems or RepairSystems()
     summary = ReconcileSummary(_open_run(engine, day), day)
+    step = _Stopwatch(summary.seconds)
     try:
-        _fetch(engine, systems, summary)
-        with engine.begin() as connection:
+        with step("fetch"):
+            _fetch(engine, systems, summary)
+        with step("ledger"), engine.begin() as connection:
             summary.unmatched_facts = match_records(connection)
             refresh_system_status(connection)
+        with step("publicity"), engine.begin() as connection:
             summary.periods_computed = compute_periods(connection)
-        with engine.connect() as connection:
+        with step("compare"), engine.connect() as connection:
             comparison = Comparison(candidates(connection, day), unknown_facts(connection), day)
-        pushed = _push(engine, systems, comparison.pushes, summary)
+        with step("push"):
+            pushed = _push(engine, systems, comparison.pushes, summary)
         with engine.begin() as connection:
-            if not pushed.empty:
-                insert_frame(connection, repair_push, pushed)
-            if not comparison.changes.empty:
-                apply_status_changes(connection, comparison.changes, run_id=summary.run_id)
-                summary.status_changes = (
-                    comparison.changes["new_status"].value_counts().sort_index().to_dict()
+            with step("changes"):
+                if not pushed.empty:
+                    insert_frame(connection, repair_push, pushed)
+                if not comparison.changes.empty:
+                    apply_status_changes(connection, comparison.changes, run_id=summary.run_id)
+                    summary.status_changes = (
+                        comparison.changes["new_status"].value_counts().sort_index().to_dict()
+                    )
+            with step("findings"):
+                summary.findings = record_findings(
+                    connection, comparison.findings, day, summary.run_id
                 )
-            summary.findings = record_findings(connection, comparison.findings, day, summary.run_id)
             summary.findings_by_class = (
                 comparison.findings["finding_class"].value_counts().sort_index().to_dict()
             )
             summary.status = "partial" if summary.errors else "succeeded"
             _close_run(connection, summary)
+        log.info("reconcile run=%s day=%s seconds=%s", summary.run_id, day, summary.seconds)
     except Exception as exc:
         summary.status = "failed"
         summary.errors.append(str(exc))
