@@ -21,6 +21,7 @@ from hub.settings import settings
 from hub.sources import enabled_sources, get_source
 from hub.store.db import make_engine, upgrade
 from hub.store.schema import ingest_batch, quarantine
+from quality.cli import report
 from sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True)
@@ -30,6 +31,7 @@ app.command("publish")(publish)
 app.command("token")(token)
 app.command("serve")(serve)
 app.command("pull")(pull)
+app.command("report")(report)
 # Piped output (CI logs, `| tee`) gets room for the full source ids instead of 80 columns.
 console = Console(width=None if Console().is_terminal else 150)
 
