@@ -79,10 +79,22 @@ def claim(
     limit: int,
     now: datetime,
     lease: timedelta,
+    after: int = 0,
 ) -> list[Claimed]:
     """Claim up to ``limit`` due rows of ``target_id`` for ``holder``, oldest first.
 
     Due: pending, ``next_attempt_at`` passed, and not held by an unexpired claim.
+
+    Args:
+        engine: the platform database.
+        target_id: the target whose rows to claim.
+        holder: the run claiming them.
+        limit: the most rows to claim (the target's batch size).
+        now: the current instant.
+        lease: how long the claim holds.
+        after: claim only rows above this outbox id. A run passes the highest id it has
+            claimed so far, so a claim never rescans the rows delivered before it (on
+            PostgreSQL their index entries stay until the next vacuum).
 
     Returns:
         The rows claimed with their changes (none when nothing is due).
@@ -91,6 +103,7 @@ def claim(
         sa.select(outbox.c.id)
         .where(
             outbox.c.target_id == target_id,
+            outbox.c.id > after,
             _pending(),
             outbox.c.next_attempt_at <= now,
             sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),

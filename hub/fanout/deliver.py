@@ -5,10 +5,11 @@ once. A worker claims a batch of ``target.batch_size`` due rows (``hub.fanout.cl
 (``connectors.targets.PushClient``: retries with backoff and jitter, ``Retry-After`` honoured) and
 records the outcome: acknowledged rows keep the receiver's receipt; rows the receiver rejected or
 did not acknowledge count a failed attempt and wait their backoff (``RetrySchedule``); after the
-target's ``max_attempts`` they become dead letters. A batch that fails as a whole (the target is
-down, refuses the token, or its answers time out past every retry) stops delivery to that target
-for this run, so a dead site costs one batch, not one per message; its other messages stay
-pending, untouched, for the next run. Other targets go on.
+target's ``max_attempts`` they become dead letters. A run makes one pass over each target's due
+messages, in outbox order; what fails waits for a later run. A batch that fails as a whole (the
+target is down, refuses the token, or its answers time out past every retry) stops delivery to
+that target for this run, so a dead site costs one batch, not one per message; its other
+messages stay pending, untouched, for the next run. Other targets go on.
 """
 
 from __future__ import annotations
@@ -128,6 +129,7 @@ class _TargetWorkers:
         self.report = report
         self.lock = threading.Lock()
         self.stop = threading.Event()
+        self.claimed_up_to = 0  # the run makes one pass over the target's rows, in id order
 
     def work(self) -> None:
         """Claim, send and record batches until none is due or the target is stopped."""
@@ -141,9 +143,12 @@ class _TargetWorkers:
                     self.target.batch_size,
                     self.options.clock(),
                     self.options.lease,
+                    after=self.claimed_up_to,
                 )
                 if not batch:
                     return
+                with self.lock:
+                    self.claimed_up_to = max(self.claimed_up_to, batch[-1].outbox_id)
                 self._deliver(client, batch)
         finally:
             client.close()
