@@ -14,6 +14,7 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub.changes import masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.store.bulk import insert_frame
 from hub.store.reconcile_schema import repair_fact, system_status
@@ -84,9 +85,15 @@ def match_records(connection: sa.Connection) -> int:
     """Give unmatched facts the key of the record they name; return how many stay unmatched."""
     for kind in RecordKind:
         record = RECORD_TABLES[kind]
+        # A natural person's ID number may come back masked: a repair the hub pushed, as the
+        # other system serves it; with the document number it still names one record.
+        same_person = sa.or_(
+            record.c.id_number == repair_fact.c.id_number,
+            masked_id_sql(record.c.id_number) == repair_fact.c.id_number,
+        )
         same_subject = sa.or_(
             record.c.credit_code == repair_fact.c.credit_code,
-            sa.and_(record.c.credit_code.is_(None), record.c.id_number == repair_fact.c.id_number),
+            sa.and_(record.c.credit_code.is_(None), same_person),
         )
         key = (
             sa.select(record.c.record_key)
