@@ -14,6 +14,7 @@ from datetime import UTC, datetime
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
 from hub.store.schema import status_change
@@ -64,36 +65,74 @@ def delta_schema(timezone: str) -> pa.Schema:
     return pa.schema(fields)
 
 
-def _columns() -> list[sa.ColumnElement]:
-    return [
-        status_change.c.id if c.name == "change_id" else status_change.c[c.name] for c in COLUMNS
-    ]
+def _columns(dialect: str) -> list[sa.ColumnElement]:
+    """The log's columns in file order; on PostgreSQL as COPY should print them."""
+    columns = []
+    for column in COLUMNS:
+        stored = status_change.c.id if column.name == "change_id" else status_change.c[column.name]
+        if dialect == "postgresql" and column.type == _DAY:
+            stored = sa.func.to_char(stored, "YYYY-MM-DD")  # whatever the server's DateStyle
+        if dialect == "postgresql" and column.name == "changed_at":
+            stored = sa.cast(sa.func.floor(sa.extract("epoch", stored)), sa.BigInteger)
+        columns.append(stored.label(column.name))
+    return columns
 
 
-def _utc(moment: datetime) -> datetime:
-    """Stored instants as aware UTC (SQLite hands them back naive)."""
-    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+def _epoch_seconds(moment: datetime) -> int:
+    """A stored instant in whole seconds since 1970 UTC (SQLite hands instants back naive)."""
+    aware = moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment
+    return int(aware.timestamp())
+
+
+def _fetched(connection: sa.Connection, statement: sa.Select) -> pa.Table:
+    """The rows through the driver, one Python row at a time (SQLite)."""
+    rows = connection.execute(statement).all()
+    values = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
+    arrays = []
+    for column, cells in zip(COLUMNS, values, strict=True):
+        if column.name == "changed_at":
+            arrays.append(pa.array([_epoch_seconds(m) for m in cells], type=pa.int64()))
+        else:
+            arrays.append(pa.array(cells, type=column.type))
+    return pa.Table.from_arrays(arrays, names=[c.name for c in COLUMNS])
+
+
+def _copied(connection: sa.Connection, statement: sa.Select) -> pa.Table:
+    """The rows through COPY as CSV, parsed by Arrow (PostgreSQL): no Python row at all."""
+    sql = statement.compile(dialect=connection.dialect, compile_kwargs={"literal_binds": True})
+    cursor = connection.connection.driver_connection.cursor()
+    with cursor.copy(f"COPY ({sql}) TO STDOUT (FORMAT csv)") as copy:
+        data = b"".join(copy)
+    cursor.close()
+    types = {c.name: pa.int64() if c.name == "changed_at" else c.type for c in COLUMNS}
+    if not data:
+        return pa.schema(types.items()).empty_table()
+    return pacsv.read_csv(
+        pa.py_buffer(data),
+        read_options=pacsv.ReadOptions(column_names=list(types)),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        # COPY writes NULL unquoted and an empty text quoted: only the former is missing.
+        convert_options=pacsv.ConvertOptions(
+            column_types=types, strings_can_be_null=True, quoted_strings_can_be_null=False
+        ),
+    )
 
 
 def read_changes(connection: sa.Connection, after: int, upto: int, timezone: str) -> pa.Table:
     """The ``status_change`` rows with ``after < id <= upto``, in id order, as a delta table."""
+    dialect = connection.dialect.name
     statement = (
-        sa.select(*_columns())
+        sa.select(*_columns(dialect))
         .where(status_change.c.id > after, status_change.c.id <= upto)
         .order_by(status_change.c.id)
     )
-    rows = connection.execute(statement).all()
+    read = _copied if dialect == "postgresql" else _fetched
+    table = read(connection, statement)
     schema = delta_schema(timezone)
-    values = list(zip(*rows, strict=True)) if rows else [() for _ in COLUMNS]
-    arrays = []
-    for field, column in zip(schema, values, strict=True):
-        if field.name == "changed_at":
-            instants = pa.array([_utc(m) for m in column], type=pa.timestamp("us", tz="UTC"))
-            seconds = instants.cast(pa.timestamp("s", tz="UTC"), safe=False)
-            arrays.append(seconds.cast(field.type))
-        else:
-            arrays.append(pa.array(column, type=field.type))
-    return pa.Table.from_arrays(arrays, schema=schema)
+    seconds = table.column("changed_at").cast(pa.timestamp("s", tz="UTC"))
+    changed_at = seconds.cast(schema.field("changed_at").type)
+    index = table.schema.get_field_index("changed_at")
+    return table.set_column(index, "changed_at", changed_at).cast(schema)
 
 
 def rows_for_site(changes: pa.Table, site: Target, after: int) -> pa.Table:

@@ -77,9 +77,12 @@ def csv_bytes(table: pa.Table) -> bytes:
     ``2026-11-03T18:20:00+08:00``; missing values are empty cells.
     """
     index = table.schema.get_field_index("changed_at")
+    # Local time with its offset, ``+08:00`` (strftime's %z gives ``+0800``).
     instants = table.column(index)
-    local = [None if m is None else m.isoformat() for m in instants.to_pylist()]
-    shown = table.set_column(index, "changed_at", pa.array(local, type=pa.string()))
+    seconds = instants.cast(pa.timestamp("s", tz=instants.type.tz))  # %S shows ms otherwise
+    local = pc.strftime(seconds, format="%Y-%m-%dT%H:%M:%S%z")
+    iso = pc.replace_substring_regex(local, pattern=r"([+-]\d\d)(\d\d)$", replacement=r"\1:\2")
+    shown = table.set_column(index, "changed_at", iso)
     sink = pa.BufferOutputStream()
     options = pacsv.WriteOptions(include_header=True, eol="\r\n", quoting_header="none")
     pacsv.write_csv(shown, sink, options)

@@ -229,10 +229,9 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
         live = [p for p in plans if not p.expired]
         low = min((p.watermark_from for p in live), default=day.watermark_to)
         changes = read_changes(connection, low, day.watermark_to, timezone.key)
-    outcomes, new = [], []
+    built = []
     for plan in plans:
         if plan.expired:
-            outcomes.append(SiteOutcome(plan.site.id, "expired", plan.sequence))
             continue
         rows = mask_id_numbers(
             rows_for_site(changes, plan.site, plan.watermark_from),
@@ -241,17 +240,19 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
         files, count = _encode(plan, day.day, rows, timezone)
         if plan.manifest_id is not None:
             _check_same(plan, day.day, files)
-        wrote = [_write(config.delta_dir / plan.site.id, f) for f in files]
-        if plan.manifest_id is None:
-            new.append((plan, count, files))
-            state = "published"
-        else:
-            state = "restored" if any(wrote) else "unchanged"
-        outcomes.append(SiteOutcome(plan.site.id, state, plan.sequence, count))
+        built.append((plan, count, files))
+    outcomes = [SiteOutcome(p.site.id, "expired", p.sequence) for p in plans if p.expired]
     try:
+        # The new sets are recorded first and committed after their files are written: a
+        # concurrent publication of the same day fails on the unique keys before writing any.
         with engine.begin() as connection:
-            for plan, count, files in new:
-                _record(connection, plan, day.day, count, files)
+            for plan, count, files in built:
+                if plan.manifest_id is None:
+                    _record(connection, plan, day.day, count, files)
+                wrote = [_write(config.delta_dir / plan.site.id, f) for f in files]
+                state = "restored" if any(wrote) else "unchanged"
+                state = "published" if plan.manifest_id is None else state
+                outcomes.append(SiteOutcome(plan.site.id, state, plan.sequence, count))
     except sa.exc.IntegrityError as exc:
         raise PublishError(
             f"day {day.day}: another publication of the same day recorded its sets first; "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+import threading
 from datetime import timedelta
 from pathlib import Path
 
@@ -73,7 +74,8 @@ def test_republishing_after_later_changes_gives_the_same_bytes_and_sequences_sta
     first = log.apply(local(DAY, 10), 40)
     publish(DAY, log.engine)
     published = all_bytes(delta_dir)
-    late = log.apply(local(DAY, 23, 30), 20)  # logged as of DAY, but after DAY was published
+    # Logged as of DAY, but after DAY was published; a reason with what CSV must quote.
+    late = log.apply(local(DAY, 23, 30), 20, reason='补正材料, "已核实"\n第二行')
     next_day = log.apply(local(NEXT, 9), 20)
     lost = read_set(delta_dir, "shaoxing", DAY, 1).files["parquet"]
     lost.unlink()
@@ -165,3 +167,37 @@ def test_a_push_target_can_also_get_files_from_the_day_it_joins(
     monkeypatch.setenv("HUB_DELTA_PUSH_SITES", "hangzhou, xian")
     with pytest.raises(PublishConfigError, match=r"HUB_DELTA_PUSH_SITES names \['xian'\]"):
         publish_settings()
+
+
+def test_two_publications_of_a_day_at_once_record_one_set_per_site(
+    log: ChangeLog, delta_dir: Path
+) -> None:
+    log.apply(local(DAY, 10), 60)
+    results: list[object] = []
+
+    def run() -> None:
+        try:
+            results.append(publish(DAY, log.engine))
+        except PublishError as exc:
+            results.append(exc)
+
+    threads = [threading.Thread(target=run) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    refused = [r for r in results if isinstance(r, PublishError)]
+    assert all(
+        "another publication of the same day recorded its sets first" in str(r) for r in refused
+    )
+    assert len(refused) <= 1
+    with log.engine.connect() as connection:
+        sets = connection.execute(
+            sa.select(delta_manifest.c.site_id, delta_manifest.c.sequence)
+        ).all()
+    assert sorted(sets) == [(site, 1) for site in sorted(PULL_SITES)]
+    for site in PULL_SITES:
+        verify_against_manifest(read_set(delta_dir, site, DAY, 1))
+    (again,) = publish(DAY, log.engine)
+    assert {s.state for s in again.sites} == {"unchanged"}
