@@ -38,3 +38,13 @@ def test_dag_files_read_no_sources_at_import(monkeypatch, airflow_db) -> None:
     from tests.dags.conftest import DAGS_FOLDER
 
     assert DagBag(dag_folder=str(DAGS_FOLDER)).import_errors == {}
+
+
+def test_reconcile_dag_runs_daily_and_announces_status_changes(dagbag) -> None:
+    dag = dagbag.get_dag("reconcile_repairs")
+    assert dag.timezone.name == "Asia/Shanghai"
+    assert dag.task_ids == ["reconcile"]
+    reconcile = dag.get_task("reconcile")
+    assert reconcile.retries == 2
+    assert [o.name for o in reconcile.outlets] == ["platform_status_changes"]
+    assert "reconcile" in dag.tags and "谁认定、谁修复" in dag.doc_md
