@@ -38,8 +38,8 @@ def alembic_config(url: str) -> Config:
 
 
 def upgrade(engine: sa.Engine) -> None:
-    """Apply every migration not yet applied (``alembic upgrade heads``)."""
+    """Apply every migration not yet applied (``alembic upgrade head``)."""
     config = alembic_config(engine.url.render_as_string(hide_password=False))
     with engine.begin() as connection:
         config.attributes["connection"] = connection
-        command.upgrade(config, "heads")
+        command.upgrade(config, "head")

@@ -1,7 +1,7 @@
 """Reconciliation: the repair ledger, system statuses, runs, findings; publicity dates on records.
 
 Revision ID: 0005
-Revises: 0002
+Revises: 0004
 Create Date: 2026-11-23 12:52:27.721128
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 
 
 revision = '0005'
-down_revision = '0002'
+down_revision = '0004'
 branch_labels = None
 depends_on = None
 
