@@ -224,6 +224,5 @@ PUBLICITY_COLUMNS = (
 """Record columns the reconciliation computes; a correction clears them for recomputing."""
 LIFECYCLE_COLUMNS = ("status", *PUBLICITY_COLUMNS)
 """Record columns that collection never loads."""
-from hub.store import reconcile_schema  # noqa: E402,F401
-from hub.store import outbox_schema  # noqa: E402,F401
-from hub.store import publish_schema  # noqa: E402,F401
+# The other tables register on the same metadata; imported last, as they import from here.
+from hub.store import outbox_schema, publish_schema, reconcile_schema  # noqa: E402,F401
