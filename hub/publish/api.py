@@ -5,9 +5,10 @@
 | ``GET /sites/{site}/deltas?since=N&limit=L`` | the site's sets numbered above N, in order (JSON) |
 | ``GET /files/{id}`` | one file, with ``X-Checksum-SHA256`` (hex) and ``Repr-Digest`` (RFC 9530) |
 
-Every request needs ``Authorization: Bearer <token>`` (``hub token --site S``): 401 with
-``WWW-Authenticate: Bearer`` without one or with an unknown or revoked one; 403 for another site's
-listing or file; 404 for an unknown site or file; 410 for a file deleted by the retention rule.
+Every request, whatever its path, first needs ``Authorization: Bearer <token>`` (``hub token
+--site S``): 401 with ``WWW-Authenticate: Bearer`` without one or with an unknown or revoked one.
+Then 403 for another site's listing or file; 404 for an unknown site or file (or any other path);
+410 for a file deleted by the retention rule.
 Files are found by their id in ``delta_file``; nothing in the URL is ever used as a path. Every
 request, whatever its answer, is recorded in ``pull_log``.
 
@@ -26,7 +27,7 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
-from fastapi.responses import FileResponse
+from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.publish.config import publish_settings
@@ -76,26 +77,31 @@ class _Resources:
         return {site.id for site in publish_settings().sites}
 
 
-def _unauthorised(detail: str, error: str | None = None) -> HTTPException:
+def _unauthorised(detail: str, error: str | None = None) -> JSONResponse:
     challenge = f'Bearer realm="{REALM}"' + (f', error="{error}"' if error else "")
-    return HTTPException(401, detail, headers={"WWW-Authenticate": challenge})
+    return JSONResponse({"detail": detail}, 401, headers={"WWW-Authenticate": challenge})
 
 
 def _resources(request: Request) -> _Resources:
     return request.app.state.resources
 
 
-def _site(request: Request) -> str:
-    """The site whose token the request carries (401 without a live one)."""
+def _authenticate(request: Request) -> JSONResponse | None:
+    """Set the site whose live token the request carries; the 401 answer when there is none."""
     scheme, _, token = request.headers.get("authorization", "").partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        raise _unauthorised("a bearer token is required (Authorization: Bearer <token>)")
+        return _unauthorised("a bearer token is required (Authorization: Bearer <token>)")
     with _resources(request).engine.connect() as connection:
         site_id = site_of_token(connection, token.strip())
     if site_id is None:
-        raise _unauthorised("the token is unknown or revoked", "invalid_token")
+        return _unauthorised("the token is unknown or revoked", "invalid_token")
     request.state.site_id = site_id
-    return site_id
+    return None
+
+
+def _site(request: Request) -> str:
+    """The site the request was authenticated as (by the middleware, before any route)."""
+    return request.state.site_id
 
 
 Site = Annotated[str, Depends(_site)]
@@ -146,13 +152,16 @@ def _listing(
     ]
 
 
-def _record_every_request(app: FastAPI) -> None:
+def _guard_and_record(app: FastAPI) -> None:
+    """Every request: who is asking first (401 without a live token), then in ``pull_log``."""
+
     @app.middleware("http")
-    async def record(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
+    async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
         requested_at = datetime.now(UTC)
         status, length = 500, None
         try:
-            response = await call_next(request)
+            refusal = await run_in_threadpool(_authenticate, request)
+            response = refusal or await call_next(request)
             status, length = response.status_code, response.headers.get("content-length")
             return response
         finally:
@@ -244,6 +253,6 @@ def create_app(engine: sa.Engine | None = None, delta_dir: Path | None = None) -
         lifespan=_lifespan,
     )
     app.state.resources = _Resources(engine, delta_dir)
-    _record_every_request(app)
+    _guard_and_record(app)
     app.include_router(router)
     return app

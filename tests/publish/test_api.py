@@ -120,6 +120,8 @@ def test_the_auth_matrix(world: World) -> None:
         ("/sites/hangzhou/deltas", "wenzhou", 404, "no delta-file site 'hangzhou'"),
         ("/files/999999", "wenzhou", 404, "no file 999999"),
         ("/files/wenzhou_20261103_000001.csv", "wenzhou", 404, "files are named by their id"),
+        ("/no/such/path", None, 401, "a bearer token is required"),
+        ("/no/such/path", "wenzhou", 404, "Not Found"),
         ("/sites/quzhou/deltas", "quzhou", 200, None),
         (f"/files/{wenzhou_csv}", "wenzhou", 200, None),
     ]
@@ -165,6 +167,7 @@ def test_every_request_is_recorded_with_who_asked_and_the_answer(world: World) -
     world.get(f"/files/{other}", "wenzhou")
     world.get("/sites/jiaxing/deltas?since=1", "jiaxing")
     world.get("/files/../../hub.db")
+    world.get("/files/../../hub.db", "quzhou")
 
     with world.engine.connect() as connection:
         rows = connection.execute(
@@ -186,7 +189,8 @@ def test_every_request_is_recorded_with_who_asked_and_the_answer(world: World) -
         ("wenzhou", "GET", f"/files/{own}", own, 200, size, "127.0.0.1"),
         ("wenzhou", "GET", f"/files/{other}", other, 403, rows[1].bytes, "127.0.0.1"),
         ("jiaxing", "GET", "/sites/jiaxing/deltas", None, 200, listing_bytes, "127.0.0.1"),
-        (None, "GET", "/files/../../hub.db", None, 404, rows[3].bytes, "127.0.0.1"),
+        (None, "GET", "/files/../../hub.db", None, 401, rows[3].bytes, "127.0.0.1"),
+        ("quzhou", "GET", "/files/../../hub.db", None, 404, rows[4].bytes, "127.0.0.1"),
     ]
     assert listing_bytes > 0
     assert not set(world.tokens.values()) & set(stored_tokens)
