@@ -46,7 +46,10 @@ class Period:
         for pattern, granularity in _FORMS:
             if pattern.match(text):
                 parts = [int(p) for p in text.split("-")] + [1, 1]
-                return cls(granularity, date(parts[0], parts[1], parts[2]))
+                try:
+                    return cls(granularity, date(parts[0], parts[1], parts[2]))
+                except ValueError:
+                    break
         raise ValueError(f"{text!r} is not a period like 2026-11-03, 2026-11 or 2026")
 
     @property
