@@ -4,8 +4,9 @@ repair, and the reconciliation brings the three in step; checked against the san
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import date
+from datetime import date, datetime, timedelta
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -17,12 +18,13 @@ from hub.store.reconcile_schema import reconcile_finding
 from hub.store.schema import RECORD_TABLES
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox
-from sandbox.repair_scenario import RepairScenario, decide_repairs
+from sandbox.repair_scenario import RepairScenario, decide, decide_repairs, delivered_records
 from sandbox.repair_systems import serve_repair_systems
 from tests.conftest import sandbox_in_environment
 
 pytestmark = pytest.mark.integration
 
+SHANGHAI = ZoneInfo("Asia/Shanghai")
 DAY = date(2026, 11, 2)
 NEXT = date(2026, 11, 3)
 # Every system repairs a third of what was delivered on the same day; GSXT shares its repairs
@@ -124,3 +126,30 @@ def test_repairs_reach_the_platform_and_the_lagging_system_once(province, platfo
     assert _findings(platform_engine) == after
     assert _status_by_key(platform_engine) == statuses
     assert len(systems.pushed("credit_china")) == len(pushed)
+
+
+def test_a_revoked_repair_and_a_repair_the_owner_lacks_through_the_systems(
+    province, platform_engine
+) -> None:
+    config, systems = province
+    records = delivered_records(config, DAY)
+    health = next(r for r in records if r.source_id == "zj_wjw_penalty_api")  # Credit China's
+    market = next(r for r in records if r.source_id == "zj_scjg_penalty_api")  # GSXT's
+    morning = datetime(2026, 11, 2, 9, 30, tzinfo=SHANGHAI)
+    decide(config, "credit_china", health, "repaired", morning)
+    # Credit China shows a market-supervision penalty repaired that GSXT, its owner, has not.
+    decide(config, "credit_china", market, "repaired", morning)
+    reconcile_day(DAY, engine=platform_engine)
+    decide(config, "credit_china", health, "revoked", morning + timedelta(hours=6))
+
+    reconcile_day(NEXT, engine=platform_engine)
+
+    statuses = _status_by_key(platform_engine)
+    assert statuses[health.record_key] == "published"  # the repair was taken back
+    assert statuses[market.record_key] == "published"  # GSXT has not repaired it
+    found = {(f[0], f[1]): f for f in _findings(platform_engine)}
+    republished = found[("platform_repaired_unconfirmed", health.document_no)]
+    assert republished[3] == NEXT  # settled by the run that republished it
+    owner_lags = found[("repaired_in_one_system", market.document_no)]
+    assert (owner_lags[2], owner_lags[3]) == (market.authority_name, None)
+    assert systems.pushed("gsxt") == []  # nothing is repaired on the owner's behalf
