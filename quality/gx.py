@@ -65,8 +65,12 @@ def validate_frame(
     frame: pd.DataFrame,
     parameters: Mapping[str, Any],
     context: AbstractDataContext | None = None,
+    result_format: Mapping[str, Any] = COMPLETE,
 ) -> ExpectationSuiteValidationResult:
-    """Run ``kind``'s suite on ``frame`` with GE, every failing row's index in the result."""
+    """Run ``kind``'s suite on ``frame`` with GE.
+
+    By default (``COMPLETE``) the result lists the index of every failing row.
+    """
     context = context or make_context()
     suite = add_suite(context, kind)
     source = context.data_sources.add_pandas(f"frame_{kind.value}")
@@ -77,5 +81,5 @@ def validate_frame(
     return definition.run(
         batch_parameters={"dataframe": frame},
         expectation_parameters=dict(parameters),
-        result_format=COMPLETE,
+        result_format=dict(result_format),
     )
