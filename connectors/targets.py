@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -77,6 +78,14 @@ class PushClient:
             backoff_seconds=float(extra.get("backoff_seconds", 0.5)),
             max_backoff_seconds=float(extra.get("max_backoff_seconds", 10)),
         )
+        # requests reads proxies and the CA bundle from the environment on every request (a
+        # scan of every variable, milliseconds each); the client always posts to one URL, so
+        # read them once.
+        self._session.proxies = requests.utils.get_environ_proxies(self.url)
+        self._session.verify = (
+            os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or True
+        )
+        self._session.trust_env = False
 
     def push(self, messages: Sequence[dict[str, Any]]) -> PushAnswer:
         """Post one batch and return the receiver's answer.

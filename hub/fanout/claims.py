@@ -24,7 +24,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.store.outbox_schema import outbox
-from hub.store.schema import status_change
+from hub.store.schema import Timestamp, status_change
 
 
 @dataclass(frozen=True)
@@ -68,8 +68,43 @@ class Failure:
     error: str
 
 
-def _pending() -> sa.ColumnElement[bool]:
-    return sa.and_(outbox.c.acknowledged_at.is_(None), outbox.c.dead_at.is_(None))
+# The statements are built once: a batch then costs only their parameters, not their
+# construction (which, per batch of a hundred messages, outweighed the rest of the bookkeeping).
+_NOW = sa.bindparam("p_now", type_=Timestamp)
+_DUE = (
+    sa.select(outbox.c.id)
+    .where(
+        outbox.c.target_id == sa.bindparam("p_target"),
+        outbox.c.id > sa.bindparam("p_after"),
+        outbox.c.acknowledged_at.is_(None),
+        outbox.c.dead_at.is_(None),
+        outbox.c.next_attempt_at <= _NOW,
+        sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= _NOW),
+    )
+    .order_by(outbox.c.id)
+    .limit(sa.bindparam("p_limit"))
+    .with_for_update(skip_locked=True)
+)
+_STAMP = {
+    "claimed_by": sa.bindparam("p_holder"),
+    "claimed_until": sa.bindparam("p_until", type_=Timestamp),
+}
+_CLAIMED = (outbox.c.id.label("outbox_id"), outbox.c.attempts, *status_change.c)
+# PostgreSQL: one statement; the LIMITed claim drives primary-key look-ups of the changes,
+# whatever the planner's statistics (a fresh backlog of 200,000 rows has none yet).
+_CLAIM_WITH_CHANGES = (
+    outbox.update()
+    .where(outbox.c.id.in_(_DUE), outbox.c.status_change_id == status_change.c.id)
+    .values(_STAMP)
+    .returning(*_CLAIMED)
+)
+# SQLite's RETURNING sees only the updated table: the changes are read after.
+_CLAIM = outbox.update().where(outbox.c.id.in_(_DUE)).values(_STAMP).returning(outbox.c.id)
+_CHANGES_OF = (
+    sa.select(*_CLAIMED)
+    .join_from(outbox, status_change, outbox.c.status_change_id == status_change.c.id)
+    .where(outbox.c.id.in_(sa.bindparam("p_ids", expanding=True)))
+)
 
 
 def claim(
@@ -99,52 +134,70 @@ def claim(
     Returns:
         The rows claimed with their changes (none when nothing is due).
     """
-    due = (
-        sa.select(outbox.c.id)
-        .where(
-            outbox.c.target_id == target_id,
-            outbox.c.id > after,
-            _pending(),
-            outbox.c.next_attempt_at <= now,
-            sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until <= now),
-        )
-        .order_by(outbox.c.id)
-        .limit(limit)
-        .with_for_update(skip_locked=True)
-    )
-    stamp = {"claimed_by": holder, "claimed_until": now + lease}
-    columns = (outbox.c.id.label("outbox_id"), outbox.c.attempts, *status_change.c)
+    params = {
+        "p_target": target_id,
+        "p_after": after,
+        "p_now": now,
+        "p_limit": limit,
+        "p_holder": holder,
+        "p_until": now + lease,
+    }
     with engine.begin() as connection:
         if connection.dialect.name == "postgresql":
-            # One statement: the LIMITed claim drives primary-key look-ups of the changes,
-            # whatever the planner's statistics (a fresh backlog of 200,000 rows has none yet).
-            rows = connection.execute(
-                outbox.update()
-                .where(outbox.c.id.in_(due), outbox.c.status_change_id == status_change.c.id)
-                .values(stamp)
-                .returning(*columns)
-            ).all()
-        else:  # SQLite's RETURNING sees only the updated table
-            ids = connection.scalars(
-                outbox.update().where(outbox.c.id.in_(due)).values(stamp).returning(outbox.c.id)
-            ).all()
-            rows = connection.execute(
-                sa.select(*columns)
-                .join_from(outbox, status_change, outbox.c.status_change_id == status_change.c.id)
-                .where(outbox.c.id.in_(ids))
-            ).all()
-    claimed = [Claimed(row.outbox_id, row.attempts, row._mapping) for row in rows]
+            result = connection.execute(_CLAIM_WITH_CHANGES, params)
+        else:
+            ids = connection.scalars(_CLAIM, params).all()
+            if not ids:
+                return []
+            result = connection.execute(_CHANGES_OF, {"p_ids": ids})
+        names = list(result.keys())
+        rows = result.all()
+    claimed = [Claimed(row[0], row[1], dict(zip(names, row, strict=True))) for row in rows]
     return sorted(claimed, key=lambda c: c.outbox_id)
 
 
-def _json_pairs(dialect: str, document: str) -> sa.TableValuedAlias:
-    """The members of a JSON object as rows (``key``, ``value`` as text)."""
-    text = sa.literal(document, sa.Text())
+def _acknowledge(dialect: str) -> sa.Update:
+    """Acknowledge a batch in one statement: its receipts as one JSON object {id: receipt}."""
+    document = sa.bindparam("p_receipts", type_=sa.Text())
     if dialect == "postgresql":
-        pairs = sa.func.json_each_text(sa.cast(text, sa.JSON))
+        pairs = sa.func.json_each_text(sa.cast(document, sa.JSON))
     else:
-        pairs = sa.func.json_each(text)
-    return pairs.table_valued("key", "value").alias("pair")
+        pairs = sa.func.json_each(document)
+    pair = pairs.table_valued("key", "value").alias("pair")
+    return (
+        outbox.update()
+        .where(outbox.c.id == sa.cast(pair.c.key, outbox.c.id.type))
+        .where(outbox.c.acknowledged_at.is_(None))
+        .values(
+            acknowledged_at=_NOW,
+            receipt=pair.c.value,
+            attempts=outbox.c.attempts + 1,
+            last_attempt_at=_NOW,
+            last_error=None,
+            claimed_by=None,
+            claimed_until=None,
+        )
+    )
+
+
+_ACKNOWLEDGE = {"postgresql": _acknowledge("postgresql"), "sqlite": _acknowledge("sqlite")}
+_FAIL = (
+    outbox.update()
+    .where(
+        outbox.c.id == sa.bindparam("p_id"),
+        outbox.c.claimed_by == sa.bindparam("p_holder"),
+        outbox.c.acknowledged_at.is_(None),
+    )
+    .values(
+        attempts=outbox.c.attempts + 1,
+        last_attempt_at=_NOW,
+        last_error=sa.bindparam("p_error"),
+        next_attempt_at=sa.bindparam("p_next", type_=Timestamp),
+        dead_at=sa.bindparam("p_dead", type_=Timestamp),
+        claimed_by=None,
+        claimed_until=None,
+    )
+)
 
 
 def record_outcomes(
@@ -170,56 +223,25 @@ def record_outcomes(
     Returns:
         How many rows became dead letters.
     """
-    # One statement for the whole batch: the receipts travel as one JSON object {id: receipt}.
-    acks = _json_pairs(engine.dialect.name, json.dumps({str(i): r for i, r in receipts.items()}))
-    acknowledge = (
-        outbox.update()
-        .where(
-            outbox.c.id == sa.cast(acks.c.key, outbox.c.id.type),
-            outbox.c.acknowledged_at.is_(None),
-        )
-        .values(
-            acknowledged_at=now,
-            receipt=acks.c.value,
-            attempts=outbox.c.attempts + 1,
-            last_attempt_at=now,
-            last_error=None,
-            claimed_by=None,
-            claimed_until=None,
-        )
-    )
-    fail = (
-        outbox.update()
-        .where(
-            outbox.c.id == sa.bindparam("row_id"),
-            outbox.c.claimed_by == holder,
-            outbox.c.acknowledged_at.is_(None),
-        )
-        .values(
-            attempts=outbox.c.attempts + 1,
-            last_attempt_at=now,
-            last_error=sa.bindparam("row_error"),
-            next_attempt_at=sa.bindparam("row_next"),
-            dead_at=sa.bindparam("row_dead"),
-            claimed_by=None,
-            claimed_until=None,
-        )
-    )
     failed_rows = [
         {
-            "row_id": f.outbox_id,
-            "row_error": f.error,
-            "row_next": schedule.next_attempt(f.attempts + 1, now),
-            "row_dead": now if f.attempts + 1 >= max_attempts else None,
+            "p_id": f.outbox_id,
+            "p_holder": holder,
+            "p_now": now,
+            "p_error": f.error,
+            "p_next": schedule.next_attempt(f.attempts + 1, now),
+            "p_dead": now if f.attempts + 1 >= max_attempts else None,
         }
         for f in failures
     ]
     with engine.begin() as connection:
         if receipts:
-            connection.execute(acknowledge)
+            document = json.dumps({str(i): r for i, r in receipts.items()})
+            acknowledge = _ACKNOWLEDGE[connection.dialect.name]
+            connection.execute(acknowledge, {"p_receipts": document, "p_now": now})
         if failed_rows:
-            connection.execute(fail, failed_rows)
-    return sum(row["row_dead"] is not None for row in failed_rows)
+            connection.execute(_FAIL, failed_rows)
+    return sum(row["p_dead"] is not None for row in failed_rows)
 
 
 def release(engine: sa.Engine, holder: str, outbox_ids: Iterable[int]) -> None:

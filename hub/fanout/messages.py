@@ -61,30 +61,31 @@ def idempotency_key(change: Mapping[str, Any], target_id: str) -> str:
     key from ever naming two changes, should the log's ids start again (a rebuilt or migrated
     platform database); a receiver would otherwise drop a new change as a resend.
     """
-    changed_at = _iso(change["changed_at"])
-    digest = hashlib.sha256(
-        f"{change['record_key']}|{change['new_status']}|{changed_at}".encode()
-    ).hexdigest()[:12]
-    return f"{target_id}:{change['id']}:{digest}"
+    return _key(change, _utc_iso(change["changed_at"]), target_id)
 
 
-def _iso(value: date | datetime) -> str:
-    if isinstance(value, datetime):
-        aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite: naive UTC
-        return aware.astimezone(UTC).isoformat()
-    return value.isoformat()
+def _key(change: Mapping[str, Any], changed_at: str, target_id: str) -> str:
+    identity = f"{change['record_key']}|{change['new_status']}|{changed_at}"
+    return f"{target_id}:{change['id']}:{hashlib.sha256(identity.encode()).hexdigest()[:12]}"
+
+
+def _utc_iso(moment: datetime) -> str:
+    if moment.tzinfo is None:  # SQLite hands back naive UTC
+        return moment.replace(tzinfo=UTC).isoformat()
+    return moment.astimezone(UTC).isoformat()
 
 
 def build_message(change: Mapping[str, Any], target_id: str) -> dict[str, Any]:
     """The push message of one ``status_change`` row (its columns, ``id`` as ``change_id``)."""
+    changed_at = _utc_iso(change["changed_at"])
     message = {
-        "idempotency_key": idempotency_key(change, target_id),
+        "idempotency_key": _key(change, changed_at, target_id),
         "change_id": change["id"],
         "record_key": change["record_key"],
         "kind": change["kind"],
         "previous_status": change["previous_status"],
         "new_status": change["new_status"],
-        "effective_date": _iso(change["effective_date"]),
+        "effective_date": change["effective_date"].isoformat(),
         "reason": change["reason"],
         "decided_by": change["decided_by"],
         "region_code": change["region_code"],
@@ -92,9 +93,11 @@ def build_message(change: Mapping[str, Any], target_id: str) -> dict[str, Any]:
         "subject_id": change["subject_id"],
         "document_no": change["document_no"],
         "authority_name": change["authority_name"],
-        "decision_date": _iso(change["decision_date"]),
-        "changed_at": _iso(change["changed_at"]),
+        "decision_date": change["decision_date"].isoformat(),
+        "changed_at": changed_at,
     }
-    for name in FREE_TEXT:
-        message[name] = scrub_id_numbers(message[name])
+    # One look over all free text first: it nearly never holds anything ID-shaped.
+    if _ID_SHAPED.search("|".join(message[name] for name in FREE_TEXT)):
+        for name in FREE_TEXT:
+            message[name] = scrub_id_numbers(message[name])
     return message
