@@ -54,7 +54,8 @@ def _publication_table(outcomes: list[DayOutcome], expired: list[ExpiredSet]) ->
                 site.state,
             )
     for gone in expired:
-        table.add_row(str(gone.day), "", gone.site_id, str(gone.sequence), "", "expired now")
+        state = f"expired now ({gone.files_deleted} files deleted)"
+        table.add_row(str(gone.day), "", gone.site_id, str(gone.sequence), "", state)
     return table
 
 

@@ -39,7 +39,7 @@ def test_files_past_the_retention_are_deleted_and_their_sets_stay_listed_as_expi
     assert [o.exit_code for o in outputs] == [0, 0, 0], outputs[-1].output
     expired_now = [line for line in outputs[2].output.splitlines() if "expired now" in line]
     assert len(expired_now) == len(PULL_SITES)
-    assert all("2026-11-03" in line for line in expired_now)
+    assert all("2026-11-03" in line and "(3 files deleted)" in line for line in expired_now)
     assert "expired now" not in outputs[1].output
     for site in PULL_SITES:
         assert sorted(p.name[len(site) + 1 :] for p in (delta_dir / site).iterdir()) == [
