@@ -21,9 +21,17 @@ def _push_regions(targets: Sequence[Target]) -> sa.Subquery:
     rows = [
         sa.select(sa.literal(t.id).label("target_id"), sa.literal(prefix).label("prefix"))
         for t in targets
-        for prefix in t.regions
+        for prefix in _widest(t.regions)
     ]
     return sa.union_all(*rows).subquery("push_region")
+
+
+def _widest(prefixes: Sequence[str]) -> list[str]:
+    """``prefixes`` without those another one covers (``33`` covers ``3301``).
+
+    So that no change matches one target twice.
+    """
+    return sorted(p for p in set(prefixes) if not any(p != q and p.startswith(q) for q in prefixes))
 
 
 def enqueue_changes(
@@ -31,7 +39,7 @@ def enqueue_changes(
     first_id: int,
     last_id: int,
     targets: Sequence[Target] | None = None,
-) -> int:
+) -> None:
     """Write one outbox row per (status change ``first_id..last_id``, push target covering it).
 
     A target covers a change when one of its region prefixes starts the change's region code;
@@ -43,13 +51,10 @@ def enqueue_changes(
         first_id: the first ``status_change.id`` to enqueue.
         last_id: the last one (inclusive).
         targets: the push targets (default: those of the targets file).
-
-    Returns:
-        The number of outbox rows written.
     """
     targets = push_targets() if targets is None else targets
     if not targets:
-        return 0
+        return
     region = _push_regions(targets)
     now = sa.literal(datetime.now(UTC), type_=outbox.c.created_at.type)
     covered = (
@@ -60,8 +65,7 @@ def enqueue_changes(
             == region.c.prefix,
         )
         .where(status_change.c.id.between(first_id, last_id))
-        .distinct()
         .order_by(status_change.c.id, region.c.target_id)
     )
     columns = ["status_change_id", "target_id", "created_at", "next_attempt_at"]
-    return connection.execute(outbox.insert().from_select(columns, covered)).rowcount
+    connection.execute(outbox.insert().from_select(columns, covered))

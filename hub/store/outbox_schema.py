@@ -24,7 +24,9 @@ outbox = sa.Table(
     "outbox",
     metadata,
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
-    sa.Column("status_change_id", sa.ForeignKey("status_change.id"), nullable=False),
+    # No foreign key: rows are only ever written by one INSERT ... SELECT from the append-only
+    # status_change, and the per-row check was 45 % of enqueuing 200,000 rows on PostgreSQL.
+    sa.Column("status_change_id", BigId, nullable=False),
     sa.Column("target_id", sa.String(64), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),

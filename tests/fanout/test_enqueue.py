@@ -9,7 +9,14 @@ import sqlalchemy as sa
 from hub.changes import apply_status_changes
 from hub.store.outbox_schema import outbox
 from hub.store.schema import RECORD_TABLES, status_change
-from tests.fanout.conftest import Subject, change, expected_keys, insert_records, make_subjects
+from tests.fanout.conftest import (
+    GOV,
+    Subject,
+    change,
+    expected_keys,
+    insert_records,
+    make_subjects,
+)
 
 pytestmark = pytest.mark.integration
 
@@ -78,3 +85,22 @@ def test_outbox_rows_roll_back_with_their_change(platform_engine: sa.Engine) -> 
         assert connection.scalar(sa.select(sa.func.count()).select_from(outbox)) == 0
         assert connection.scalar(sa.select(sa.func.count()).select_from(status_change)) == 0
         assert set(connection.scalars(sa.select(record.c.status))) == {"published"}
+
+
+def test_a_target_whose_regions_overlap_gets_each_change_once(
+    platform_engine: sa.Engine, tmp_path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "targets.yaml"
+    path.write_text(
+        "targets:\n"
+        "  - {id: zj_gov_service, name: 浙里办, kind: government_service,\n"
+        "     regions: ['33', '3301', '330106'], delivery: push, connection_id: hub_target_gov}\n",
+        encoding="utf-8",
+    )
+    monkeypatch.setenv("HUB_TARGETS_FILE", str(path))
+    subjects = make_subjects(12)
+    insert_records(platform_engine, subjects)
+    change(platform_engine, subjects)
+    assert _outbox_by_target(platform_engine) == {"zj_gov_service": expected_keys(subjects)[GOV]}
+    with platform_engine.connect() as connection:
+        assert connection.scalar(sa.select(sa.func.count()).select_from(outbox)) == 11

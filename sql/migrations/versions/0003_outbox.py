@@ -32,7 +32,6 @@ def upgrade() -> None:
     sa.Column('acknowledged_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('receipt', sa.String(length=128), nullable=True, comment="the receiver's acknowledgement"),
     sa.Column('dead_at', sa.DateTime(timezone=True), nullable=True),
-    sa.ForeignKeyConstraint(['status_change_id'], ['status_change.id'], name=op.f('fk_outbox_status_change_id_status_change')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_outbox')),
     sa.UniqueConstraint('status_change_id', 'target_id', name=op.f('uq_outbox_status_change_id_target_id')),
     comment='One row per status change and push target: attempts, next try, acknowledgement, dead letter. Written in the transaction of the change.'
