@@ -231,6 +231,9 @@ def main() -> None:
         what, *rest = args.child
         if what == "build":
             result = build_store(rest[0], rest[1], int(rest[2]))
+        elif what == "export":
+            export_inputs(rest[0], Path(rest[1]))
+            result = {}
         elif what == "hub":
             result = measure_hub(rest[0])
         else:
@@ -248,7 +251,8 @@ def main() -> None:
                     f"{backend}: store of {built['records']:,} records and {built['facts']:,} "
                     f"repair facts built in {built['build_seconds']:.0f} s"
                 )
-                export_inputs(url, folder)
+                # In a child too: Linux carries a parent's peak memory into its children.
+                _in_child("export", url, str(folder))
                 bare = _in_child("bare", str(folder))
                 hub = _in_child("hub", url)
             finally:
