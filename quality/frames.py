@@ -19,8 +19,6 @@ from hub.sources import all_sources
 
 log = logging.getLogger(__name__)
 
-LINEAGE = ("batch_id", "raw_seq", "source_id", "department")
-
 
 def read_raw(connection: sa.Connection, statement: sa.Select) -> pd.DataFrame:
     """What ``statement`` selects from ``raw_record`` (``seq``, ``source_id``, ``payload``...)."""

@@ -40,16 +40,24 @@ def _svg(figure: Figure) -> str:
     return text[text.index("<svg") :]
 
 
-def _figure(rows: int) -> Figure:
-    """A figure with a bar row per department, room for names left and the legend on top."""
-    height = 1.1 + 0.42 * max(rows, 1)
+LEGEND_COLUMNS = 3
+
+
+def _figure(rows: int, entries: int = LEGEND_COLUMNS) -> Figure:
+    """A figure with one bar row per department and room for ``entries`` legend entries on top."""
+    legend = 0.22 * -(-entries // LEGEND_COLUMNS)
+    height = 0.85 + legend + 0.42 * max(rows, 1)
     figure = Figure(figsize=(8, height))
-    figure.subplots_adjust(left=0.26, right=0.97, top=1 - 0.45 / height, bottom=0.5 / height)
+    figure.subplots_adjust(
+        left=0.26, right=0.97, top=1 - (0.2 + legend) / height, bottom=0.5 / height
+    )
     return figure
 
 
 def _legend(axes: Axes) -> None:
-    axes.legend(loc="lower left", bbox_to_anchor=(0, 1.0), ncols=4, frameon=False, fontsize=8)
+    axes.legend(
+        loc="lower left", bbox_to_anchor=(0, 1.0), ncols=LEGEND_COLUMNS, frameon=False, fontsize=8
+    )
 
 
 def rates_chart(departments: pd.DataFrame) -> str:
@@ -83,7 +91,7 @@ def rules_chart(by_rule: pd.DataFrame, order: list[str]) -> str:
             index="department", columns="rule", values="records", aggfunc="sum", fill_value=0
         )
         names = [n for n in order if n in table.index][::-1]
-        figure = _figure(len(names))
+        figure = _figure(len(names), len(table.columns))
         axes = figure.add_subplot()
         left = np.zeros(len(names))
         for i, rule in enumerate(table.columns):

@@ -37,32 +37,6 @@ RULES = {
     "amount_format": "金额格式错误",
 }
 KINDS = {"penalty": "行政处罚", "abnormal": "经营异常名录", "serious": "严重失信主体名单"}
-BROKEN = {
-    "department": "责任部门",
-    "source_id": "数据源",
-    "batch_id": "批次",
-    "raw_seq": "批内序号",
-    "received": "归集日期",
-    "document_no": "决定书文号",
-    "subject_name": "行政相对人名称",
-    "subject_id": "统一社会信用代码/证件号码",
-    "decision_date": "决定日期",
-    "rule": "规则",
-    "rule_label": "问题",
-    "field": "字段",
-    "message": "说明",
-}
-LATE = {
-    "department": "责任部门",
-    "source_id": "数据源",
-    "document_no": "决定书文号",
-    "subject_name": "行政相对人名称",
-    "subject_id": "统一社会信用代码/证件号码",
-    "authority_name": "决定机关",
-    "decision_date": "决定日期",
-    "received": "归集日期",
-    "delay": "延迟（工作日）",
-}
 
 
 def rule_label(rule: str) -> str:

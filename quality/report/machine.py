@@ -58,6 +58,11 @@ def report_document(report: QualityReport) -> dict[str, Any]:
                 "records": c.records,
                 "expectations": c.expectations,
                 "met": c.met,
+                "unexpected": [
+                    {"rule": rule, "column": column, "records": n}
+                    for (rule, column), n in sorted(c.unexpected.items())
+                    if n
+                ],
                 "page": c.page,
             }
             for c in report.checkpoints

@@ -6,6 +6,7 @@ raw payload; what it finds per department must be what collection quarantined th
 
 from __future__ import annotations
 
+import json
 from collections import Counter
 from datetime import timedelta
 from pathlib import Path
@@ -84,3 +85,9 @@ def test_each_department_is_checked_by_ge_and_its_data_docs_read_offline(
     linked = [link for link in report.links if link.startswith("data_docs/")]
     assert len(linked) == len(outcomes) + 1  # every page, and the index
     assert all((folder / link).exists() for link in linked)
+    document = json.loads(files.json.read_text(encoding="utf-8"))
+    listed = Counter()
+    for checkpoint in document["checkpoints"]:
+        for u in checkpoint["unexpected"]:
+            listed[(checkpoint["department"], u["rule"], u["column"])] += u["records"]
+    assert listed == quarantined
