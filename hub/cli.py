@@ -16,6 +16,7 @@ from hub.collect import BatchSummary, CollectError, collect_source
 from hub.fanout.cli import fanout
 from hub.fanout.status import outbox_figures, outbox_table
 from hub.publish.cli import publish, pull, serve, token
+from hub.reconcile.cli import case, reconcile
 from hub.reference import load_reference
 from hub.settings import settings
 from hub.sources import enabled_sources, get_source
@@ -32,6 +33,8 @@ app.command("token")(token)
 app.command("serve")(serve)
 app.command("pull")(pull)
 app.command("report")(report)
+app.command("reconcile")(reconcile)
+app.command("case")(case)
 # Piped output (CI logs, `| tee`) gets room for the full source ids instead of 80 columns.
 console = Console(width=None if Console().is_terminal else 150)
 
