@@ -201,3 +201,30 @@ def test_subjects_about_to_become_eligible_are_listed_for_a_reminder(platform, s
         ["文号〔2026〕9号", date(2026, 12, 1)]
     ]
     assert later.empty
+
+
+@pytest.mark.integration
+def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monkeypatch) -> None:
+    import json
+
+    from typer.testing import CliRunner
+
+    from hub.cli import app
+    from hub.settings import settings
+
+    reconcile_day(DAY, engine=platform, systems=systems)
+    monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
+    settings.cache_clear()
+    try:
+        result = CliRunner().invoke(app, ["case", RECORDS["person"]["id_number"], "--json"])
+        missing = CliRunner().invoke(app, ["case", "91330000000000000X"])
+    finally:
+        settings.cache_clear()
+
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    assert shown["subject"] == "330106********421X"
+    assert [r["status"] for r in shown["records"]] == ["repaired"]
+    assert "33010619850312421X" not in result.output
+    assert missing.exit_code == 1
+    assert "no record of 91330000000000000X" in missing.output
