@@ -3,7 +3,8 @@
 A connection ``agency_x`` is read from the environment variable ``AIRFLOW_CONN_AGENCY_X`` in
 either of Airflow's two forms: a URI (``http://user:secret@host:8080/path?timeout=5``) or JSON
 (``{"conn_type": "http", "host": "...", "password": "...", "extra": {...}}``). Inside Airflow the
-DAGs pass a resolver backed by Airflow's own secrets backends instead (``dags/_airflow.py``).
+DAGs pass a resolver backed by Airflow's own secrets backends instead
+(``connectors.airflow_connections``).
 """
 
 from __future__ import annotations

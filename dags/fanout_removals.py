@@ -22,28 +22,11 @@ from dataclasses import asdict
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, BaseHook, CronTriggerTimetable, dag, task
-
-from connectors.connections import Connection
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 STATUS_CHANGES = Asset(name="platform_status_changes", uri="hub://platform/status_changes")
 log = logging.getLogger(__name__)
-
-
-def airflow_connection(conn_id: str) -> Connection:
-    """Resolve a connection through Airflow's own secrets backends, as the hub's type."""
-    conn = BaseHook.get_connection(conn_id)
-    return Connection(
-        conn_id=conn_id,
-        conn_type=conn.conn_type or "",
-        host=conn.host or "",
-        port=conn.port,
-        login=conn.login or "",
-        password=conn.password or "",
-        schema=conn.schema or "",
-        extra=conn.extra_dejson,
-    )
 
 
 @dag(
@@ -74,6 +57,7 @@ def fanout_removals() -> None:
 
     @task(map_index_template="{{ target_id }}")
     def deliver(target_id: str) -> dict:
+        from connectors.airflow_connections import airflow_connection
         from hub.fanout.deliver import deliver as deliver_outbox
         from hub.store.db import make_engine
         from hub.targets import all_targets
