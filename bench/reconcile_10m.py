@@ -106,7 +106,7 @@ class ArrivingFacts:
     """The day's new Credit China repairs, served as a feed would; pushes are accepted."""
 
     def __init__(self, engine: sa.Engine) -> None:
-        from hub.ledger import FACT_COLUMNS
+        from connectors.repair_systems import FACT_COLUMNS
 
         query = sa.text(
             "SELECT document_no, credit_code, subject_name, authority_name FROM penalty_record "

@@ -14,26 +14,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from connectors.repair_systems import FACT_COLUMNS
 from hub.changes import masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.store.bulk import insert_frame
 from hub.store.reconcile_schema import repair_fact, system_status
 from hub.store.schema import RECORD_TABLES
-
-FACT_COLUMNS = (
-    "system",
-    "external_id",
-    "kind",
-    "document_no",
-    "credit_code",
-    "id_number",
-    "subject_name",
-    "authority_name",
-    "decision",
-    "decided_at",
-    "payload",
-)
-"""The columns of a normalised repair fact (``connectors.repair_systems`` yields them)."""
 
 REPAIRED, REVOKED = "repaired", "revoked"
 

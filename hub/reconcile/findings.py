@@ -12,22 +12,11 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.reconcile.compare import FINDING_COLUMNS
 from hub.store.bulk import insert_frame
 from hub.store.reconcile_schema import reconcile_finding
 
-_STAGED = (
-    "finding_key",
-    "finding_class",
-    "record_key",
-    "fact_id",
-    "kind",
-    "document_no",
-    "subject_name",
-    "subject_id",
-    "responsible",
-    "detail",
-    "action",
-)
+_STAGED = tuple(c for c in FINDING_COLUMNS if c != "resolved")
 
 
 def _staging(connection: sa.Connection) -> sa.Table:

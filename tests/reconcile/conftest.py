@@ -14,7 +14,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.ledger import FACT_COLUMNS
+from connectors.repair_systems import FACT_COLUMNS
 from hub.store.bulk import insert_frame
 from hub.store.schema import RECORD_TABLES
 

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import subprocess
 from datetime import date
 from pathlib import Path
 
@@ -14,23 +12,10 @@ from openpyxl import load_workbook
 
 from hub.reconcile import reconcile_day
 from hub.reconcile.report import build_report, write_report
+from tests.quality.rendered import dump_dom
 from tests.reconcile.conftest import DAY, Systems
 
 NEXT_WORKDAY_AFTER_WEEKEND = date(2026, 11, 23)  # DAY is a Friday
-
-
-def _rendered_text(html: Path) -> str:
-    """The page's text after Chromium has rendered it (headless, no network)."""
-    chromium = shutil.which("chromium")
-    assert chromium, "Chromium is needed for the report tests (.ci/run installs it)"
-    result = subprocess.run(
-        [chromium, "--headless", "--no-sandbox", "--disable-gpu", "--dump-dom", html.as_uri()],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    return result.stdout
 
 
 @pytest.fixture
@@ -78,7 +63,7 @@ def test_the_json_carries_the_same_figures(report_files) -> None:
 
 @pytest.mark.integration
 def test_a_reader_sees_the_report_in_a_browser(report_files) -> None:
-    text = _rendered_text(report_files["html"])
+    text = dump_dom(report_files["html"])
     assert "信用修复对账日报（2026-11-23）" in text
     assert '<td>仅一个系统已修复</td><td class="n">2</td>' in text
     assert "杭州市市场监督管理局" in text  # whose move it is
