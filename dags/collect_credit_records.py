@@ -50,8 +50,9 @@ def collect_credit_records() -> None:
     def collect(source_id: str, data_interval_start: pendulum.DateTime | None = None) -> dict:
         from connectors.airflow_connections import airflow_connection
         from hub.collect import collect_source
+        from hub.settings import local_day
 
-        day = data_interval_start.in_timezone(SHANGHAI).date()
+        day = local_day(data_interval_start)
         summary = collect_source(source_id, day, resolve=airflow_connection)
         return summary.as_dict()
 

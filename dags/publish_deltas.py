@@ -15,19 +15,13 @@ sites fetch the files through the pull API (the `credit_deltas` plugin). Same as
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 DELTA_FILES = Asset(name="platform_delta_files", uri="hub://platform/delta_files")
-
-
-def _day(data_interval_start: pendulum.DateTime) -> date:
-    """The run's day in Asia/Shanghai, as a plain date (pendulum's date arithmetic differs)."""
-    local = data_interval_start.in_timezone(SHANGHAI)
-    return date(local.year, local.month, local.day)
 
 
 @dag(
@@ -52,6 +46,7 @@ def publish_deltas() -> None:
     def publish_day(data_interval_start: pendulum.DateTime | None = None) -> list[dict]:
         """Publish the run's day (and any unpublished day before it) for every pull site."""
         from hub.publish.publisher import publish
+        from hub.settings import local_day
 
         return [
             {
@@ -60,7 +55,7 @@ def publish_deltas() -> None:
                 "watermark": [outcome.range.watermark_from, outcome.range.watermark_to],
                 "sites": {s.site_id: [s.sequence, s.row_count, s.state] for s in outcome.sites},
             }
-            for outcome in publish(_day(data_interval_start))
+            for outcome in publish(local_day(data_interval_start))
         ]
 
     @task(outlets=[DELTA_FILES])
@@ -68,11 +63,12 @@ def publish_deltas() -> None:
         """Delete the files past the retention, counted back from the run's day."""
         from hub.publish.config import publish_settings
         from hub.publish.retention import expire_old_files as expire
+        from hub.settings import local_day
         from hub.store.db import make_engine
 
         engine = make_engine()
         try:
-            expired = expire(engine, _day(data_interval_start), publish_settings())
+            expired = expire(engine, local_day(data_interval_start), publish_settings())
         finally:
             engine.dispose()
         return [{"site": e.site_id, "sequence": e.sequence, "day": str(e.day)} for e in expired]

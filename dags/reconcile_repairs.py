@@ -15,18 +15,13 @@ is updated after every successful run, which starts the fan-out. Same as `hub re
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import timedelta
 
 import pendulum
 from airflow.sdk import Asset, CronDataIntervalTimetable, Variable, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 STATUS_CHANGES = Asset(name="platform_status_changes", uri="hub://platform/status_changes")
-
-
-def _day(data_interval_start: pendulum.DateTime) -> date:
-    local = data_interval_start.in_timezone(SHANGHAI)
-    return date(local.year, local.month, local.day)
 
 
 @dag(
@@ -53,10 +48,10 @@ def reconcile_repairs() -> None:
         from hub.reconcile.report import build_report, write_report
         from hub.reconcile.run import reconcile_day
         from hub.reconcile.systems import RepairSystems
-        from hub.settings import settings
+        from hub.settings import local_day, settings
         from hub.store.db import make_engine
 
-        day = _day(data_interval_start)
+        day = local_day(data_interval_start)
         engine = make_engine()
         try:
             summary = reconcile_day(

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import os
 from dataclasses import dataclass
+from datetime import date, datetime
 from functools import cache
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -40,3 +41,12 @@ def settings() -> Settings:
         sources_dir=Path(os.environ.get("HUB_SOURCES_DIR", MAPPINGS_DIR / "sources")).resolve(),
         timezone=ZoneInfo(os.environ.get("HUB_TIMEZONE", "Asia/Shanghai")),
     )
+
+
+def local_day(instant: datetime) -> date:
+    """The platform's day (``HUB_TIMEZONE``) in which ``instant`` falls, as a plain ``date``.
+
+    A DAG run's data interval starts at 00:00 of the day it covers in that time zone.
+    """
+    local = instant.astimezone(settings().timezone)
+    return date(local.year, local.month, local.day)
