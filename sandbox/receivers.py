@@ -28,19 +28,16 @@ import json
 import random
 import secrets
 import signal
-import socket
 import threading
-import time
 from collections import Counter
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import Any, Literal
 
-import uvicorn
-
 from connectors.connections import env_var_name
 from hub.targets import Target, push_targets
+from sandbox import loopback
 from sandbox.config import DEFAULT_SEED, api_token
 
 REQUIRED_FIELDS = (
@@ -346,34 +343,16 @@ def serve_receivers(
     targets = push_targets() if targets is None else targets
     sockets, by_port, urls = [], {}, {}
     for target in targets:
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
+        sock = loopback.bind()
         sockets.append(sock)
-        by_port[port] = Receiver(target, api_token(seed, target.id), faults or ReceiverFaults())
-        urls[target.id] = f"http://127.0.0.1:{port}"
-    app = _ReceiverApp(by_port, seed)
-    server = uvicorn.Server(
-        uvicorn.Config(
-            app, log_level="warning", lifespan="off", ws="none", access_log=False, backlog=512
+        by_port[sock.getsockname()[1]] = Receiver(
+            target, api_token(seed, target.id), faults or ReceiverFaults()
         )
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": sockets}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("sandbox receivers did not start")
-            time.sleep(0.01)
+        urls[target.id] = loopback.url_of(sock)
+    app = _ReceiverApp(by_port, seed)
+    with loopback.serve_in_thread(app, sockets, "sandbox receivers", backlog=512):
         receivers = {r.target.id: r for r in by_port.values()}
         yield ReceiversHandle(receivers, urls, app.lock)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        for sock in sockets:
-            sock.close()
 
 
 def main(argv: list[str] | None = None) -> None:

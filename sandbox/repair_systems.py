@@ -23,20 +23,18 @@ import json
 import math
 import random
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, replace
 from datetime import datetime
 from typing import Any
 
-import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from connectors.connections import env_var_name
+from sandbox import loopback
 from sandbox.agencies import Faults
 from sandbox.config import SandboxConfig, api_token
 from sandbox.repair_scenario import (
@@ -429,23 +427,6 @@ def serve_repair_systems(
         The handle: ``url(system)``, ``pushed(system)``, ``set_faults(system, faults)``.
     """
     app = create_app(config, faults, fault_seed)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("repair-systems server did not start")
-            time.sleep(0.01)
-        port = sock.getsockname()[1]
-        yield RepairSystemsHandle(f"http://127.0.0.1:{port}", app.state.repair_systems)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    sock = loopback.bind()
+    with loopback.serve_in_thread(app, [sock], "repair-systems server"):
+        yield RepairSystemsHandle(loopback.url_of(sock), app.state.repair_systems)

@@ -21,7 +21,6 @@ import os
 import random
 import secrets
 import signal
-import socket
 import sys
 import threading
 import time
@@ -37,6 +36,7 @@ from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
 from hub.settings import PROJECT_ROOT
+from sandbox import loopback
 from sandbox.agencies import Agency, ApiChannel, Faults, api_agencies
 from sandbox.config import API_LOGIN, SandboxConfig, api_password, api_token
 from sandbox.store import ApiStore
@@ -296,26 +296,9 @@ def serve_in_thread(
         The handle: ``base_url`` (``http://127.0.0.1:<port>``) and fault controls.
     """
     app = create_app(config, faults, fault_seed)
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", access_log=False)
-    )
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    try:
-        deadline = time.monotonic() + 10
-        while not server.started:
-            if not thread.is_alive() or time.monotonic() > deadline:
-                raise RuntimeError("sandbox server did not start")
-            time.sleep(0.01)
-        yield ServerHandle(f"http://127.0.0.1:{port}", app.state.sandbox)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()
+    sock = loopback.bind()
+    with loopback.serve_in_thread(app, [sock], "sandbox server"):
+        yield ServerHandle(loopback.url_of(sock), app.state.sandbox)
 
 
 def _read_pid(config: SandboxConfig) -> int | None:
