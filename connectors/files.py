@@ -9,7 +9,6 @@ read files go to ``archive/<day>/``.
 from __future__ import annotations
 
 import codecs
-import datetime as dt
 import hashlib
 import json
 import logging
@@ -26,6 +25,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from connectors.base import DroppedFile, RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.specs import FileConnector
+from hub import clock
 
 log = logging.getLogger(__name__)
 
@@ -76,7 +76,7 @@ class FileReader:
             dropped = DroppedFile(path=path, sha256=_sha256(path), size=path.stat().st_size)
             if dropped.sha256 in request.processed_files:
                 log.info("source %s: %s was processed before; archiving it", self.source_id, path)
-                self._move(dropped, self.folder / ARCHIVE / dt.date.today().isoformat())
+                self._move(dropped, self.folder / ARCHIVE / clock.today().isoformat())
                 continue
             yield from self._read(dropped)
 

@@ -15,11 +15,11 @@ applying the same changes twice writes nothing the second time.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
 import pandas as pd
 import sqlalchemy as sa
 
+from hub import clock
 from hub.fanout.enqueue import enqueue_changes
 from hub.model import RecordKind, RecordStatus
 from hub.store.bulk import insert_frame
@@ -111,7 +111,7 @@ def _apply_kind(
         record.c.document_no,
         record.c.authority_name,
         record.c.decision_date,
-        sa.literal(datetime.now(UTC), type_=status_change.c.changed_at.type),
+        sa.literal(clock.now(), type_=status_change.c.changed_at.type),
         sa.literal(run_id, type_=sa.Integer),
     ).select_from(joined)
     moving = snapshot.where(record.c.status != staging.c.new_status).order_by(record.c.record_key)

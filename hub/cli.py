@@ -12,6 +12,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from hub import clock
 from hub.collect import BatchSummary, CollectError, collect_source
 from hub.fanout.cli import fanout
 from hub.fanout.status import outbox_figures, outbox_table
@@ -177,7 +178,7 @@ def status(limit: Annotated[int, typer.Option(help="Batches shown per source.")]
     with engine.connect() as connection:
         batches = connection.execute(recent).mappings().all()
         rules = connection.execute(by_rule).all()
-        outbox = outbox_figures(connection, datetime.now(UTC))
+        outbox = outbox_figures(connection, clock.now())
     engine.dispose()
 
     table = Table(title="recent batches")

@@ -12,7 +12,7 @@ import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from functools import partial
 
 import pandas as pd
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 from connectors import open_reader
 from connectors.base import RawPage, Reader, ReadRequest
 from connectors.connections import ConnectionResolver, from_environment
+from hub import clock
 from hub.identity import content_hashes, record_keys
 from hub.mapping import PROBLEM_COLUMNS, map_page
 from hub.payloads import json_lines, sha256s
@@ -92,7 +93,7 @@ def _open_batch(engine: sa.Engine, source_id: str, day: date) -> int:
                 source_id=source_id,
                 logical_date=day,
                 status="running",
-                started_at=datetime.now(UTC),
+                started_at=clock.now(),
             )
             .returning(ingest_batch.c.id)
         ).scalar_one()
@@ -103,7 +104,7 @@ def _fail_batch(engine: sa.Engine, batch_id: int, error: str) -> None:
         connection.execute(
             ingest_batch.update()
             .where(ingest_batch.c.id == batch_id)
-            .values(status="failed", finished_at=datetime.now(UTC), error=error)
+            .values(status="failed", finished_at=clock.now(), error=error)
         )
 
 
@@ -300,7 +301,7 @@ class _BatchLoader:
                     source_id=self.spec.id,
                     cursor=summary.cursor_after,
                     batch_id=summary.batch_id,
-                    updated_at=datetime.now(UTC),
+                    updated_at=clock.now(),
                 )
             )
         if self.files:
@@ -318,7 +319,7 @@ class _BatchLoader:
             .where(ingest_batch.c.id == summary.batch_id)
             .values(
                 status=summary.status,
-                finished_at=datetime.now(UTC),
+                finished_at=clock.now(),
                 cursor_before=summary.cursor_before,
                 cursor_after=summary.cursor_after,
                 n_read=summary.read,
@@ -393,7 +394,7 @@ def _collect(
     summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
     try:
         reader = open_reader(spec.id, spec.connector, resolve)
-        file_pages = _read_and_load(engine, spec, reader, summary, received_at or datetime.now(UTC))
+        file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
     except Exception as exc:
         message = str(exc) if str(exc).startswith("source ") else f"source {spec.id}: {exc}"
         _fail_batch(engine, summary.batch_id, message)

@@ -8,13 +8,12 @@ From the ledger, ``system_status`` keeps each system's latest word on each recor
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
 from connectors.repair_systems import FACT_COLUMNS
+from hub import clock
 from hub.changes import masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.store.bulk import insert_frame
@@ -60,7 +59,7 @@ def append_facts(connection: sa.Connection, facts: pd.DataFrame, run_id: int) ->
     connection.execute(staging.delete().where(known))
     new = sa.select(
         *staging.columns,
-        sa.literal(datetime.now(UTC), type_=repair_fact.c.seen_at.type),
+        sa.literal(clock.now(), type_=repair_fact.c.seen_at.type),
         sa.literal(run_id, type_=sa.Integer),
     )
     connection.execute(repair_fact.insert().from_select([*FACT_COLUMNS, "seen_at", "run_id"], new))

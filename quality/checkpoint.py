@@ -15,7 +15,6 @@ from __future__ import annotations
 import hashlib
 import re
 import shutil
-from datetime import UTC, datetime
 from html import escape
 from pathlib import Path
 from typing import Any
@@ -24,6 +23,7 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 
+from hub import clock
 from hub.model import RecordKind
 from hub.reference import department_rows
 from quality.checkpoint_results import CheckpointOutcome, save_outcomes
@@ -124,7 +124,7 @@ def run_checkpoints(
     shutil.rmtree(docs_dir, ignore_errors=True)
     context = make_context(docs_dir)
     source = context.data_sources.add_pandas("departments")
-    run_id = RunIdentifier(run_name=period.label, run_time=datetime.now(UTC))
+    run_id = RunIdentifier(run_name=period.label, run_time=clock.now())
     outcomes = []
     for kind, records in sorted(frames.items()):
         suite = add_suite(context, kind)

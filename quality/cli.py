@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -11,13 +11,14 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from hub import clock
+
 console = Console(width=None if Console().is_terminal else 150)
 
 
 def _last_month() -> str:
-    from hub.settings import settings
 
-    today = datetime.now(settings().timezone).date()
+    today = clock.today()
     return f"{today.replace(day=1) - timedelta(days=1):%Y-%m}"
 
 

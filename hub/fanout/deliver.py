@@ -23,7 +23,7 @@ import uuid
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 
 import requests
 import sqlalchemy as sa
@@ -31,6 +31,7 @@ import sqlalchemy as sa
 from connectors.connections import ConnectionResolver, MissingConnectionError, from_environment
 from connectors.http_session import GaveUpError
 from connectors.targets import PushAnswer, PushClient, PushRejectedError
+from hub import clock
 from hub.fanout.claims import Claimed, Failure, RetrySchedule, claim, record_outcomes, release
 from hub.fanout.messages import build_message
 from hub.targets import Target, push_targets
@@ -41,7 +42,7 @@ Clock = Callable[[], datetime]
 
 def utc_now() -> datetime:
     """The current instant in UTC (the outbox's timestamps are UTC)."""
-    return datetime.now(UTC)
+    return clock.now()
 
 
 @dataclass

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from hub import clock
 from hub.store.outbox_schema import outbox
 from hub.store.schema import status_change
 from hub.targets import Target, push_targets
@@ -56,7 +56,7 @@ def enqueue_changes(
     if not targets:
         return
     region = _push_regions(targets)
-    now = sa.literal(datetime.now(UTC), type_=outbox.c.created_at.type)
+    now = sa.literal(clock.now(), type_=outbox.c.created_at.type)
     covered = (
         sa.select(status_change.c.id, region.c.target_id, now, now)
         .join(

@@ -21,7 +21,6 @@ import base64
 import threading
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -30,6 +29,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
+from hub import clock
 from hub.publish.config import publish_settings
 from hub.publish.encode import FORMATS, MEDIA_TYPES
 from hub.publish.pulls import Pull, record_pull
@@ -157,7 +157,7 @@ def _guard_and_record(app: FastAPI) -> None:
 
     @app.middleware("http")
     async def guard(request: Request, call_next: Callable[[Request], Awaitable[Response]]):
-        requested_at = datetime.now(UTC)
+        requested_at = clock.now()
         status, length = 500, None
         try:
             refusal = await run_in_threadpool(_authenticate, request)

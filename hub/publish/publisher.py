@@ -22,6 +22,7 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import sqlalchemy as sa
 
+from hub import clock
 from hub.publish.config import PublishSettings, publish_settings
 from hub.publish.delta import SCHEMA_VERSION, read_changes, rows_for_site
 from hub.publish.encode import (
@@ -134,7 +135,7 @@ def _plans(connection: sa.Connection, day: DayRange, sites: tuple[Target, ...]) 
     """Each site's set for ``day``; none for a site whose sequence is already past the day."""
     published = _published(connection, day.day)
     latest = _latest(connection)
-    now = datetime.now(UTC)
+    now = clock.now()
     plans = []
     for site in sites:
         last = latest.get(site.id)

@@ -21,6 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
+from hub import clock
 from hub.store.publish_schema import delta_day
 from hub.store.schema import status_change
 
@@ -110,7 +111,7 @@ def fix_day_range(engine: sa.Engine, day: date, timezone: ZoneInfo) -> DayRange:
     if stored is not None:
         return stored
     end = day_start(day + timedelta(days=1), timezone)
-    if end > datetime.now(UTC):
+    if end > clock.now():
         raise DayOrderError(f"{day} has not ended yet in {timezone.key}: publish it after it ends")
     try:
         with engine.begin() as connection:
@@ -123,7 +124,7 @@ def fix_day_range(engine: sa.Engine, day: date, timezone: ZoneInfo) -> DayRange:
                     watermark_from=fixed.watermark_from,
                     watermark_to=fixed.watermark_to,
                     n_changes=fixed.n_changes,
-                    fixed_at=datetime.now(UTC),
+                    fixed_at=clock.now(),
                 )
             )
     except sa.exc.IntegrityError:

@@ -9,10 +9,11 @@ again never deletes files a newer day still keeps.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, timedelta
 
 import sqlalchemy as sa
 
+from hub import clock
 from hub.publish.config import PublishSettings
 from hub.store.publish_schema import delta_file, delta_manifest
 
@@ -64,7 +65,7 @@ def expire_old_files(engine: sa.Engine, as_of: date, config: PublishSettings) ->
             connection.execute(
                 delta_manifest.update()
                 .where(delta_manifest.c.id == manifest_id)
-                .values(expired_at=datetime.now(UTC))
+                .values(expired_at=clock.now())
             )
             expired.append(ExpiredSet(site_id, sequence, day, deleted))
     return expired

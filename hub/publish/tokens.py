@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-from datetime import UTC, datetime
 
 import sqlalchemy as sa
 
+from hub import clock
 from hub.store.publish_schema import site_token
 
 
@@ -31,7 +31,7 @@ def issue_token(connection: sa.Connection, site_id: str) -> str:
     Returns:
         The token, in clear; only its SHA-256 is stored.
     """
-    now = datetime.now(UTC)
+    now = clock.now()
     connection.execute(
         site_token.update()
         .where(site_token.c.site_id == site_id, site_token.c.revoked_at.is_(None))

@@ -18,11 +18,12 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, date, datetime
+from datetime import date
 
 import pandas as pd
 import sqlalchemy as sa
 
+from hub import clock
 from hub.changes import apply_status_changes
 from hub.ledger import append_facts, match_records, refresh_system_status
 from hub.model import RecordKind
@@ -95,9 +96,7 @@ class _Stopwatch:
 def _open_run(engine: sa.Engine, day: date) -> int:
     with engine.begin() as connection:
         return connection.execute(
-            reconcile_run.insert().values(
-                run_date=day, status="running", started_at=datetime.now(UTC)
-            )
+            reconcile_run.insert().values(run_date=day, status="running", started_at=clock.now())
         ).inserted_primary_key[0]
 
 
@@ -127,7 +126,7 @@ def _fetch(engine: sa.Engine, systems: RepairSystems, summary: ReconcileSummary)
 
 
 def _save_cursor(connection: sa.Connection, system: str, cursor: str, run_id: int) -> None:
-    values = {"cursor": cursor, "run_id": run_id, "updated_at": datetime.now(UTC)}
+    values = {"cursor": cursor, "run_id": run_id, "updated_at": clock.now()}
     updated = connection.execute(
         repair_feed_cursor.update().values(**values).where(repair_feed_cursor.c.system == system)
     ).rowcount
@@ -205,7 +204,7 @@ def _push(
     recorded = []
     for target, of_target in due.groupby("target_system"):
         batch = facts[facts["id"].isin(of_target["fact_id"])]
-        pushed_at = datetime.now(UTC)
+        pushed_at = clock.now()
         try:
             outcome = systems.push(str(target), batch)
         except Exception as exc:  # the push is retried on the next run
@@ -286,7 +285,7 @@ def _close_run(connection: sa.Connection, summary: ReconcileSummary) -> None:
         reconcile_run.update()
         .values(
             status=summary.status,
-            finished_at=datetime.now(UTC),
+            finished_at=clock.now(),
             figures=json.dumps(summary.as_dict(), ensure_ascii=False, default=str),
             error="; ".join(summary.errors) or None,
         )

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
 
+from hub import clock
 from hub.workdays import WorkCalendar
 from quality.config import QualitySettings
 from quality.periods import Period
@@ -78,7 +79,7 @@ def assemble(
     return QualityReport(
         period=period,
         previous=period.previous(),
-        generated_at=datetime.now(UTC),
+        generated_at=clock.now(),
         settings=settings,
         departments=with_changes(current, previous),
         by_rule=current.by_rule,
