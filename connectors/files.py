@@ -75,7 +75,12 @@ class FileReader:
         for path in self._dropped_paths():
             dropped = DroppedFile(path=path, sha256=_sha256(path), size=path.stat().st_size)
             if dropped.sha256 in request.processed_files:
-                log.info("source %s: %s was processed before; archiving it", self.source_id, path)
+                log.info(
+                    "%s was processed before; archiving it [source=%s]",
+                    path.name,
+                    self.source_id,
+                    extra={"source": self.source_id, "file": path.name},
+                )
                 self._move(dropped, self.folder / ARCHIVE / clock.today().isoformat())
                 continue
             yield from self._read(dropped)
@@ -110,7 +115,7 @@ class FileReader:
                 raise _UnreadableFileError("empty file")
             rows, frame_of = readers[self.spec.format](dropped.path)
         except _UnreadableFileError as exc:
-            log.warning("source %s: %s is unreadable: %s", self.source_id, name, exc)
+            # Collection logs the rejection, naming the batch too.
             yield RawPage(frame=pd.DataFrame(), origin=name, file=dropped, error=str(exc))
             return
         starts = range(0, rows, self.chunk_rows) if rows else [0]
@@ -176,7 +181,13 @@ class FileReader:
         target_folder.mkdir(parents=True, exist_ok=True)
         target = _free_name(target_folder, dropped)
         dropped.path.rename(target)
-        log.info("source %s: moved %s to %s", self.source_id, dropped.path.name, target)
+        log.info(
+            "moved %s to %s [source=%s]",
+            dropped.path.name,
+            target,
+            self.source_id,
+            extra={"source": self.source_id, "file": dropped.path.name},
+        )
         return target
 
 

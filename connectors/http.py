@@ -67,6 +67,7 @@ class HttpReader:
             max_retries=self.spec.max_retries,
             backoff_seconds=self.spec.backoff_seconds,
             max_backoff_seconds=self.spec.max_backoff_seconds,
+            log_fields={"source": self.source_id},
         )
         client = _Client(
             session=session,
@@ -92,7 +93,13 @@ class HttpReader:
 
         def fetch(page_params: dict[str, Any]) -> _Answer:
             answer = _parse(client.get(url, {**params, **page_params}), self.spec.records_path)
-            log.debug("source %s: %d records from %s", self.source_id, len(answer.records), url)
+            log.debug(
+                "%d records from %s [source=%s]",
+                len(answer.records),
+                answer.url,
+                self.source_id,
+                extra={"source": self.source_id, "url": answer.url},
+            )
             return answer
 
         cursor = request.cursor

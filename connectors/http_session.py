@@ -2,17 +2,23 @@
 
 Source readers and delivery targets build their sessions with ``build_session`` and send with
 ``send_request``, so that every HTTP call of the hub retries the same way and gives up with the
-same kind of message: ``gave up after 6 attempts: 503 Service Unavailable from <url>``.
+same kind of message: ``gave up after 6 attempts: 503 Service Unavailable from <url>``. Each retry
+is logged as a warning naming the request and whose it is (``log_fields``, e.g. the source):
+``retrying GET http://.../penalties?page=3 after 503 Service Unavailable (retry 1 of 5)
+[source=zj_scjg_penalty_api]``.
 """
 
 from __future__ import annotations
 
+import logging
 import threading
 import time
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, Self
 
 import requests
 from requests.adapters import HTTPAdapter
+from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import (
     ConnectTimeoutError,
     InvalidHeader,
@@ -22,6 +28,8 @@ from urllib3.exceptions import (
 )
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
+
+log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE"})
@@ -38,10 +46,49 @@ class GaveUpError(Exception):
 
 
 class _CappedRetry(Retry):
-    """A ``Retry`` whose ``Retry-After`` waits never exceed ``backoff_max``.
+    """A ``Retry`` whose ``Retry-After`` waits never exceed ``backoff_max``, logging each retry.
 
     A server's ``Retry-After: 86400`` (or an unparsable value) must not stall a whole run.
     """
+
+    def __init__(self, *args: Any, log_fields: Mapping[str, Any] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self.log_fields = dict(log_fields or {})
+
+    def new(self, **kw: Any) -> Self:
+        retry = super().new(**kw)
+        retry.log_fields = self.log_fields  # urllib3 copies only its own parameters
+        return retry
+
+    def increment(
+        self,
+        method: str | None = None,
+        url: str | None = None,
+        response: BaseHTTPResponse | None = None,
+        error: Exception | None = None,
+        _pool: ConnectionPool | None = None,
+        _stacktrace: Any = None,
+    ) -> Self:
+        retry = super().increment(method, url, response, error, _pool, _stacktrace)
+        cause = (
+            f"{response.status} {response.reason}"
+            if response is not None and error is None
+            else _describe_failure(error)
+        )
+        where = f"{_pool.scheme}://{_pool.host}:{_pool.port}{url}" if _pool is not None else url
+        fields = {**self.log_fields, "url": where, "retry": len(retry.history)}
+        context = " ".join(f"{k}={v}" for k, v in self.log_fields.items())
+        log.warning(
+            "retrying %s %s after %s (retry %d of %s)%s",
+            method,
+            where,
+            cause,
+            len(retry.history),
+            len(retry.history) + (retry.total or 0),
+            f" [{context}]" if context else "",
+            extra=fields,
+        )
+        return retry
 
     def get_retry_after(self, response: BaseHTTPResponse) -> float | None:
         try:
@@ -52,7 +99,11 @@ class _CappedRetry(Retry):
 
 
 def build_session(
-    *, max_retries: int = 5, backoff_seconds: float = 0.5, max_backoff_seconds: float = 30.0
+    *,
+    max_retries: int = 5,
+    backoff_seconds: float = 0.5,
+    max_backoff_seconds: float = 30.0,
+    log_fields: Mapping[str, Any] | None = None,
 ) -> requests.Session:
     """A session that retries connect errors, read timeouts and 429/500/502/503/504 answers.
 
@@ -64,6 +115,8 @@ def build_session(
         max_retries: retries after the first attempt (``0``: a single attempt).
         backoff_seconds: the base of the exponential backoff, and the jitter's range.
         max_backoff_seconds: the longest single wait, ``Retry-After`` included.
+        log_fields: what the retry warnings name (``{"source": ...}``, ``{"target": ...}``),
+            as text in the message and as ``extra`` fields of the record.
     """
     retry = _CappedRetry(
         total=max_retries,
@@ -75,6 +128,7 @@ def build_session(
         respect_retry_after_header=True,
         # Hand back the last answer instead of raising, so send_request can name its status.
         raise_on_status=False,
+        log_fields=log_fields,
     )
     session = requests.Session()
     adapter = HTTPAdapter(max_retries=retry)

@@ -77,6 +77,7 @@ class PushClient:
             max_retries=int(extra.get("max_retries", 3)),
             backoff_seconds=float(extra.get("backoff_seconds", 0.5)),
             max_backoff_seconds=float(extra.get("max_backoff_seconds", 10)),
+            log_fields={"target": target_id},
         )
         # requests reads proxies and the CA bundle from the environment on every request (a
         # scan of every variable, milliseconds each); the client always posts to one URL, so

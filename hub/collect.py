@@ -23,6 +23,7 @@ from connectors.base import RawPage, Reader, ReadRequest
 from connectors.connections import ConnectionResolver, from_environment
 from hub import clock
 from hub.identity import content_hashes, record_keys
+from hub.logs import ContextLogger, get_logger
 from hub.mapping import PROBLEM_COLUMNS, map_page
 from hub.payloads import json_lines, sha256s
 from hub.settings import settings
@@ -33,7 +34,7 @@ from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor
 from hub.store.upsert import UpsertCounts, loaded_columns, upsert_records
 from hub.validate import validate
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 
 class CollectError(RuntimeError):
@@ -134,6 +135,7 @@ class _BatchLoader:
         self.connection = connection
         self.spec = spec
         self.summary = summary
+        self.log = _batch_log(summary)
         self.received_at = received_at
         self.next_seq = 0
         self.files: dict[str, dict] = {}
@@ -166,13 +168,7 @@ class _BatchLoader:
         if page.error:
             self.summary.files_rejected += 1
             self.summary.errors.append(f"{page.origin}: {page.error}")
-            log.warning(
-                "source=%s batch=%s rejected %s: %s",
-                self.spec.id,
-                self.summary.batch_id,
-                page.origin,
-                page.error,
-            )
+            self.log.warning("file rejected", file=page.origin, reason=page.error)
             return
         if page.cursor is not None:
             self.summary.cursor_after = page.cursor
@@ -188,13 +184,8 @@ class _BatchLoader:
         # page waits, so memory holds two pages whatever the delivery's size.
         self.wait_for_writes()
         self.pending = self.writer.submit(self._write, prepared)
-        log.info(
-            "source=%s batch=%s %s: read=%d quarantined=%d",
-            self.spec.id,
-            self.summary.batch_id,
-            page.origin,
-            prepared.read,
-            prepared.quarantined,
+        self.log.info(
+            "page loaded", page=page.origin, read=prepared.read, quarantined=prepared.quarantined
         )
 
     def wait_for_writes(self) -> None:
@@ -205,7 +196,10 @@ class _BatchLoader:
 
     def _prepare(self, frame: pd.DataFrame, origin: str) -> _PreparedPage:
         mapped = map_page(self.spec, frame)
-        self.summary.drift += [d for d in mapped.drift if d not in self.summary.drift]
+        for drift in mapped.drift:
+            if drift not in self.summary.drift:
+                self.summary.drift.append(drift)
+                self.log.warning("schema drift", page=origin, drift=drift)
         problems = pd.concat(
             [mapped.problems, *validate(self.spec.kind, mapped.records, mapped.problems)],
             ignore_index=True,
@@ -214,10 +208,13 @@ class _BatchLoader:
         self.next_seq += len(frame)
         bad = frame.index.isin(problems["row"])
         canonical, duplicates = self._canonical(mapped.records[~bad], seqs[~bad])
+        quarantined = self._quarantine(problems, mapped.records, seqs)
+        if self.log.isEnabledFor(logging.DEBUG):
+            self._log_quarantined(problems, mapped.records, seqs)
         encode = partial(encode_frame, self.connection.dialect.name)
         return _PreparedPage(
             raw=encode(self._raw(frame, origin, seqs, bad)),
-            quarantined_rules=encode(self._quarantine(problems, mapped.records, seqs)),
+            quarantined_rules=encode(quarantined),
             canonical=canonical,
             canonical_encoded=encode(canonical),
             duplicates=duplicates,
@@ -271,6 +268,22 @@ class _BatchLoader:
         )
         return found
 
+    def _log_quarantined(
+        self, problems: pd.DataFrame, records: pd.DataFrame, seqs: pd.Index
+    ) -> None:
+        """One debug line per rule a record failed: its row in the batch, document, rule."""
+        documents = records["document_no"]
+        for problem in problems.itertuples(index=False):
+            document = documents.iloc[problem.row]
+            self.log.debug(
+                "record quarantined",
+                record=int(seqs[problem.row]),
+                document=None if pd.isna(document) else str(document),
+                rule=problem.rule,
+                field=problem.field,
+                reason=problem.message,
+            )
+
     def _canonical(self, records: pd.DataFrame, seqs: pd.Index) -> tuple[pd.DataFrame, int]:
         """Records with identity, fingerprint and lineage; one per identity (the last wins)."""
         kind = self.spec.kind
@@ -314,6 +327,16 @@ class _BatchLoader:
             )
             self.connection.execute(source_file.insert(), list(self.files.values()))
         summary.status = "partial" if summary.files_rejected else "succeeded"
+        self.log.info(
+            "batch finished",
+            status=summary.status,
+            read=summary.read,
+            inserted=summary.counts.inserted,
+            updated=summary.counts.updated,
+            unchanged=summary.counts.unchanged,
+            quarantined=summary.quarantined,
+            files_rejected=summary.files_rejected,
+        )
         self.connection.execute(
             ingest_batch.update()
             .where(ingest_batch.c.id == summary.batch_id)
@@ -334,6 +357,12 @@ class _BatchLoader:
                 error="\n".join(summary.errors) or None,
             )
         )
+
+
+def _batch_log(summary: BatchSummary) -> ContextLogger:
+    return log.bind(
+        source=summary.source_id, batch=summary.batch_id, day=summary.logical_date.isoformat()
+    )
 
 
 def _read_and_load(
@@ -392,6 +421,8 @@ def _collect(
     received_at: datetime | None,
 ) -> BatchSummary:
     summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
+    batch_log = _batch_log(summary)
+    batch_log.info("batch started", connector=spec.connector.type)
     try:
         reader = open_reader(spec.id, spec.connector, resolve)
         file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
@@ -399,7 +430,7 @@ def _collect(
         message = str(exc) if str(exc).startswith("source ") else f"source {spec.id}: {exc}"
         _fail_batch(engine, summary.batch_id, message)
         summary.status = "failed"
-        log.error("source=%s batch=%s failed: %s", spec.id, summary.batch_id, message)
+        batch_log.error("source failed", reason=message)
         raise CollectError(message) from exc
     for page in file_pages:
         reader.settle(page, day.isoformat())

@@ -14,7 +14,6 @@ messages stay pending, untouched, for the next run. Other targets go on.
 
 from __future__ import annotations
 
-import logging
 import os
 import socket
 import threading
@@ -34,9 +33,10 @@ from connectors.targets import PushAnswer, PushClient, PushRejectedError
 from hub import clock
 from hub.fanout.claims import Claimed, Failure, RetrySchedule, claim, record_outcomes, release
 from hub.fanout.messages import build_message
+from hub.logs import get_logger
 from hub.targets import Target, push_targets
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 Clock = Callable[[], datetime]
 
 
@@ -131,6 +131,7 @@ class _TargetWorkers:
         self.lock = threading.Lock()
         self.stop = threading.Event()
         self.claimed_up_to = 0  # the run makes one pass over the target's rows, in id order
+        self.log = log.bind(target=target.id, run=options.holder)
 
     def work(self) -> None:
         """Claim, send and record batches until none is due or the target is stopped."""
@@ -176,7 +177,13 @@ class _TargetWorkers:
             self.report.failed += len(batch)
             self.report.dead += dead
             self.report.stopped = self.report.stopped or error
-        log.warning("delivery to %s stopped for this run: %s", self.target.id, error)
+        self.log.warning(
+            "delivery stopped for this run",
+            batch=_ids(batch),
+            failed=len(batch),
+            dead=dead,
+            reason=error,
+        )
 
     def _answered(self, batch: list[Claimed], keys: list[str], answer: PushAnswer) -> None:
         receipts: dict[int, str] = {}
@@ -197,6 +204,13 @@ class _TargetWorkers:
             self.report.duplicates += duplicates
             self.report.failed += len(failures)
             self.report.dead += dead
+        fields = {"batch": _ids(batch), "delivered": len(receipts), "failed": len(failures)}
+        if failures:
+            self.log.warning(
+                "messages not acknowledged", **fields, dead=dead, reason=failures[0].error
+            )
+        else:
+            self.log.debug("batch delivered", **fields, duplicates=duplicates)
 
     def _record(self, receipts: dict[int, str], failures: list[Failure]) -> int:
         return record_outcomes(
@@ -208,6 +222,11 @@ class _TargetWorkers:
             self.target.max_attempts,
             self.options.schedule,
         )
+
+
+def _ids(batch: list[Claimed]) -> str:
+    """The outbox ids of a claimed batch, as the log names it: ``first-last``."""
+    return f"{batch[0].outbox_id}-{batch[-1].outbox_id}"
 
 
 def deliver(
@@ -247,6 +266,7 @@ def deliver(
             connection = resolve(target.connection_id)
         except MissingConnectionError as exc:
             report.stopped = f"{target.id}: {exc}"
+            log.warning("no connection for target", target=target.id, reason=str(exc))
             continue
 
         def factory(target: Target = target, connection=connection) -> PushClient:
@@ -260,4 +280,14 @@ def deliver(
             for future in futures:
                 future.result()
     run.seconds = time.monotonic() - started
+    for report in run.targets.values():
+        log.info(
+            "target done",
+            target=report.target_id,
+            run=run.holder,
+            delivered=report.delivered,
+            failed=report.failed,
+            dead=report.dead,
+            requests=report.requests,
+        )
     return run

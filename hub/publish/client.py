@@ -20,10 +20,12 @@ from typing import Any
 import requests
 
 from connectors.http_session import build_session, send_request
+from hub.logs import get_logger
 
 PAGE = 100
 _SITE = re.compile(r"^[a-z][a-z0-9_]*$")
 _FILE_NAME = re.compile(r"^[a-z][a-z0-9_]*_\d{8}_\d{6}\.(parquet|csv|manifest\.json)$")
+log = get_logger(__name__)
 
 
 class PullError(RuntimeError):
@@ -54,7 +56,9 @@ class _Api:
     def __init__(self, base_url: str, token: str, site: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.site = site
-        self.session = build_session(max_retries=3, backoff_seconds=0.5, max_backoff_seconds=10)
+        self.session = build_session(
+            max_retries=3, backoff_seconds=0.5, max_backoff_seconds=10, log_fields={"site": site}
+        )
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, path: str, what: str, **params: Any) -> requests.Response:
@@ -173,6 +177,7 @@ def pull_deltas(base_url: str, token: str, site: str, since: int, out_dir: Path)
                     )
                 sets.append(_pull_set(api, entry, folder))
                 last = entry["sequence"]
+                log.info("delta set pulled", site=site, sequence=last, day=entry["day"])
             if len(entries) < PAGE:
                 return PullResult(site, sets, last)
     finally:

@@ -11,15 +11,15 @@ too.)
 
 from __future__ import annotations
 
-import logging
 import re
 
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from hub.logs import get_logger
 from hub.validate import mask_id_number
 
-log = logging.getLogger(__name__)
+log = get_logger(__name__)
 
 _WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _CHECKS = "10X98765432"

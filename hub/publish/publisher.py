@@ -23,6 +23,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 
 from hub import clock
+from hub.logs import get_logger
 from hub.publish.config import PublishSettings, publish_settings
 from hub.publish.delta import SCHEMA_VERSION, read_changes, rows_for_site
 from hub.publish.encode import (
@@ -38,6 +39,8 @@ from hub.settings import settings
 from hub.store.db import make_engine
 from hub.store.publish_schema import delta_file, delta_manifest
 from hub.targets import Target, all_targets
+
+log = get_logger(__name__)
 
 
 class PublishError(RuntimeError):
@@ -185,6 +188,13 @@ def _check_same(plan: _Plan, day: date, files: list[EncodedFile]) -> None:
     for encoded in files:
         stored = (plan.shas or {}).get(encoded.format)
         if stored != encoded.sha256:
+            log.error(
+                "republished set differs from the published one",
+                site=plan.site.id,
+                sequence=plan.sequence,
+                day=day.isoformat(),
+                file=encoded.name,
+            )
             raise PublishError(
                 f"site {plan.site.id}, day {day}, sequence {plan.sequence}: the rebuilt "
                 f"{encoded.format} file {encoded.name} has SHA-256 {encoded.sha256}, but "
@@ -254,6 +264,13 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
                 state = "restored" if any(wrote) else "unchanged"
                 state = "published" if plan.manifest_id is None else state
                 outcomes.append(SiteOutcome(plan.site.id, state, plan.sequence, count))
+                log.info(
+                    f"delta set {state}",
+                    site=plan.site.id,
+                    sequence=plan.sequence,
+                    day=day.day.isoformat(),
+                    rows=count,
+                )
     except sa.exc.IntegrityError as exc:
         raise PublishError(
             f"day {day.day}: another publication of the same day recorded its sets first; "

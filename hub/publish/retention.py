@@ -14,8 +14,11 @@ from datetime import date, timedelta
 import sqlalchemy as sa
 
 from hub import clock
+from hub.logs import get_logger
 from hub.publish.config import PublishSettings
 from hub.store.publish_schema import delta_file, delta_manifest
+
+log = get_logger(__name__)
 
 
 @dataclass(frozen=True)
@@ -68,4 +71,11 @@ def expire_old_files(engine: sa.Engine, as_of: date, config: PublishSettings) ->
                 .values(expired_at=clock.now())
             )
             expired.append(ExpiredSet(site_id, sequence, day, deleted))
+            log.info(
+                "delta set expired",
+                site=site_id,
+                sequence=sequence,
+                day=day.isoformat(),
+                files_deleted=deleted,
+            )
     return expired
