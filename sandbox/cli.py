@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import shlex
+import signal
+import threading
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +15,7 @@ from rich.table import Table
 
 from sandbox import server
 from sandbox.config import (
+    CONFIG_FILE,
     DEFAULT_PORT,
     DEFAULT_REPAIR_PORT,
     DEFAULT_SEED,
@@ -24,6 +27,7 @@ from sandbox.deliver import deliver as deliver_days
 from sandbox.deliver import init_sandbox
 from sandbox.repair_cli import app as repairs_app
 from sandbox.repair_systems import repair_connection_env
+from sandbox.services import serve_province
 
 app = typer.Typer(help="模拟省份（沙箱）：部门数据交付、接口服务。", no_args_is_help=True)
 console = Console(width=None if Console().is_terminal else 150)
@@ -86,6 +90,64 @@ def status(directory: DirOption = None) -> None:
         console.print("sandbox API server is not running")
         raise typer.Exit(1)
     console.print(state)
+
+
+WILDCARD_HOSTS = frozenset({"0.0.0.0", "::", ""})
+
+
+@app.command()
+def serve(
+    directory: DirOption = None,
+    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    base_port: Annotated[
+        int,
+        typer.Option(
+            help="Agencies' APIs on this port, Credit China and GSXT on the next, "
+            "the push receivers on the ones after."
+        ),
+    ] = DEFAULT_PORT,
+    public_host: Annotated[
+        str | None,
+        typer.Option(help="Host name the connections give (default: --host)."),
+    ] = None,
+    connections_file: Annotated[
+        Path | None,
+        typer.Option(help="Write every connection here (Airflow's JSON form) once listening."),
+    ] = None,
+    seed: Annotated[int, typer.Option(help="Seed, when the sandbox is created here.")] = (
+        DEFAULT_SEED
+    ),
+) -> None:
+    """Serve the whole province in the foreground until SIGTERM or Ctrl-C.
+
+    Agencies' APIs, Credit China and GSXT, and a receiver per push target, on fixed ports. The
+    sandbox is created first when the directory holds none. The connections file is written
+    once every system listens, and removed when they stop.
+    """
+    if host in WILDCARD_HOSTS and not public_host:
+        raise typer.BadParameter("give --public-host when listening on every interface")
+    directory = (directory or default_dir()).resolve()
+    if not (directory / CONFIG_FILE).exists():
+        init_sandbox(SandboxConfig(directory, seed))
+    config = SandboxConfig.load(directory)
+    stop = threading.Event()
+    for signum in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(signum, lambda *_: stop.set())
+    with serve_province(config, host=host, base_port=base_port, public_host=public_host) as sims:
+        if connections_file is not None:
+            sims.write_connections(connections_file)
+        table = Table("system", "URL")
+        table.add_row("agencies' APIs", sims.agencies.base_url)
+        table.add_row("Credit China, GSXT", sims.repair_systems.base_url)
+        for target_id, url in sims.receivers.base_urls.items():
+            table.add_row(f"receiver {target_id}", url)
+        console.print(table)
+        console.print(f"sandbox {config.dir} served; connections: {connections_file or '-'}")
+        try:
+            stop.wait()
+        finally:
+            if connections_file is not None:
+                connections_file.unlink(missing_ok=True)
 
 
 @app.command()

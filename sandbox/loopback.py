@@ -2,7 +2,9 @@
 
 Every simulated system of the sandbox (agency APIs, Credit China and GSXT, the sites' receivers)
 is served the same way: uvicorn in a daemon thread, on sockets bound before the server starts so
-the ports are known at once.
+the ports are known at once. By default a socket is bound to a free loopback port (tests, the
+demo); ``hub sandbox serve`` binds fixed ports on every interface for other containers, and gives
+out URLs under the host name they reach it by (``url_of(sock, public_host)``).
 """
 
 from __future__ import annotations
@@ -27,10 +29,16 @@ def bind(host: str = "127.0.0.1", port: int = 0) -> socket.socket:
     return sock
 
 
-def url_of(sock: socket.socket) -> str:
-    """The base URL (``http://host:port``) a bound socket serves."""
+def url_of(sock: socket.socket, public_host: str | None = None) -> str:
+    """The base URL (``http://host:port``) a bound socket serves.
+
+    Args:
+        sock: the bound socket.
+        public_host: the host name clients reach it by (default: the address it is bound to;
+            give one when that is a wildcard such as ``0.0.0.0``).
+    """
     host, port = sock.getsockname()[:2]
-    return f"http://{host}:{port}"
+    return f"http://{public_host or host}:{port}"
 
 
 @contextlib.contextmanager

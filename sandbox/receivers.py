@@ -329,26 +329,33 @@ def serve_receivers(
     *,
     seed: int = DEFAULT_SEED,
     faults: ReceiverFaults | None = None,
+    host: str = "127.0.0.1",
+    first_port: int = 0,
+    public_host: str | None = None,
 ) -> Iterator[ReceiversHandle]:
-    """Serve one receiver per push target on free loopback ports, in a thread, for the block.
+    """Serve one receiver per push target, each on its own port, in a thread, for the block.
 
     Args:
         targets: the push targets to receive for (default: those of the targets file).
         seed: what the tokens and the fault draws derive from.
         faults: every receiver's initial faults (default: none).
+        host: the address to listen on (default: loopback).
+        first_port: the first receiver's port, the others' following it in the targets' order
+            (default 0: free ports).
+        public_host: the host name in the receivers' URLs (default: ``host``).
 
     Yields:
         The handle: URLs, state, fault controls and the connections pointing at them.
     """
     targets = push_targets() if targets is None else targets
     sockets, by_port, urls = [], {}, {}
-    for target in targets:
-        sock = loopback.bind()
+    for index, target in enumerate(targets):
+        sock = loopback.bind(host, first_port + index if first_port else 0)
         sockets.append(sock)
         by_port[sock.getsockname()[1]] = Receiver(
             target, api_token(seed, target.id), faults or ReceiverFaults()
         )
-        urls[target.id] = loopback.url_of(sock)
+        urls[target.id] = loopback.url_of(sock, public_host)
     app = _ReceiverApp(by_port, seed)
     with loopback.serve_in_thread(app, sockets, "sandbox receivers", backlog=512):
         receivers = {r.target.id: r for r in by_port.values()}

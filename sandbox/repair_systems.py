@@ -414,19 +414,28 @@ class RepairSystemsHandle:
 
 @contextlib.contextmanager
 def serve_repair_systems(
-    config: SandboxConfig, faults: dict[str, Faults] | None = None, fault_seed: int = 0
+    config: SandboxConfig,
+    faults: dict[str, Faults] | None = None,
+    fault_seed: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    public_host: str | None = None,
 ) -> Iterator[RepairSystemsHandle]:
-    """Serve both systems on a free loopback port in a thread, for the duration of the block.
+    """Serve both systems on one port in a thread, for the duration of the block.
 
     Args:
         config: the sandbox whose repair store is served.
         faults: per-system faults (default: none).
         fault_seed: seeds the fault draws.
+        host: the address to listen on (default: loopback).
+        port: the port to listen on (default 0: a free one).
+        public_host: the host name in the systems' URLs (default: ``host``).
 
     Yields:
         The handle: ``url(system)``, ``pushed(system)``, ``set_faults(system, faults)``.
     """
     app = create_app(config, faults, fault_seed)
-    sock = loopback.bind()
+    sock = loopback.bind(host, port)
     with loopback.serve_in_thread(app, [sock], "repair-systems server"):
-        yield RepairSystemsHandle(loopback.url_of(sock), app.state.repair_systems)
+        yield RepairSystemsHandle(loopback.url_of(sock, public_host), app.state.repair_systems)

@@ -283,22 +283,31 @@ class ServerHandle:
 
 @contextlib.contextmanager
 def serve_in_thread(
-    config: SandboxConfig, faults: dict[str, Faults] | None = None, fault_seed: int = 0
+    config: SandboxConfig,
+    faults: dict[str, Faults] | None = None,
+    fault_seed: int = 0,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 0,
+    public_host: str | None = None,
 ) -> Iterator[ServerHandle]:
-    """Serve the sandbox API on a free loopback port in a thread, for the duration of the block.
+    """Serve the sandbox API in a thread, for the duration of the block.
 
     Args:
         config: the sandbox whose API store is served.
         faults: per-agency faults replacing the catalogue's defaults (``{}``: the defaults).
         fault_seed: seeds the fault draws.
+        host: the address to listen on (default: loopback).
+        port: the port to listen on (default 0: a free one).
+        public_host: the host name in ``base_url`` (default: ``host``).
 
     Yields:
-        The handle: ``base_url`` (``http://127.0.0.1:<port>``) and fault controls.
+        The handle: ``base_url`` (``http://127.0.0.1:<port>`` by default) and fault controls.
     """
     app = create_app(config, faults, fault_seed)
-    sock = loopback.bind()
+    sock = loopback.bind(host, port)
     with loopback.serve_in_thread(app, [sock], "sandbox server"):
-        yield ServerHandle(loopback.url_of(sock), app.state.sandbox)
+        yield ServerHandle(loopback.url_of(sock, public_host), app.state.sandbox)
 
 
 def _read_pid(config: SandboxConfig) -> int | None:
