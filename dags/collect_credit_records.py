@@ -6,13 +6,21 @@ down or sends an unusable delivery fails alone while the others load. Each task 
 Asia/Shanghai. Figures per batch are in `hub status` and the `ingest_batch` table; quarantined
 records with their reasons in `quarantine`.
 
-When at least one source loaded, the `platform_credit_records` Asset is updated, which the quality
-report listens to. Connections come from Airflow (Connections UI, secrets backend or
-`AIRFLOW_CONN_*` variables); nothing is read at import time.
+Each source's task runs in its agency's Airflow pool (`pool:` in the source file, e.g.
+`agency_scjg` with 2 slots), so one agency is never read by more tasks at once than it allows:
+`hub airflow pools` prints them for `airflow pools import`, and the cluster policy in
+`hub.airflow_setup` puts each mapped task into its source's pool (Airflow has no per-instance pool
+argument). At most 4 sources are read at once overall.
+
+When at least one source loaded, the `platform_credit_records` Asset is updated with the day in
+its extra (`{"day": "2026-11-03"}`); the quality report and the reconciliation listen to it.
+Connections come from Airflow (Connections UI, secrets backend or `AIRFLOW_CONN_*` variables);
+nothing is read at import time. See docs/airflow.md.
 """
 
 from __future__ import annotations
 
+import logging
 from datetime import timedelta
 
 import pendulum
@@ -20,6 +28,7 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 PLATFORM_RECORDS = Asset(name="platform_credit_records", uri="hub://platform/credit_records")
+log = logging.getLogger(__name__)
 
 
 @dag(
@@ -47,18 +56,36 @@ def collect_credit_records() -> None:
         return [source.id for source in enabled_sources()]
 
     @task(max_active_tis_per_dagrun=4, map_index_template="{{ source_id }}")
-    def collect(source_id: str, data_interval_start: pendulum.DateTime | None = None) -> dict:
+    def collect(
+        source_id: str, data_interval_start: pendulum.DateTime | None = None, ti=None
+    ) -> dict:
         from connectors.airflow_connections import airflow_connection
         from hub.collect import collect_source
         from hub.settings import local_day
+        from hub.sources import pool_for_source
 
+        if ti.pool != pool_for_source(source_id):
+            log.warning(
+                "%s runs in pool %s, not its agency's %s: is hub.airflow_setup's policy installed?",
+                source_id,
+                ti.pool,
+                pool_for_source(source_id),
+            )
         day = local_day(data_interval_start)
         summary = collect_source(source_id, day, resolve=airflow_connection)
         return summary.as_dict()
 
     @task(outlets=[PLATFORM_RECORDS], trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
-    def announce_records() -> None:
-        """Mark the platform's records as updated (the quality report listens)."""
+    def announce_records(
+        data_interval_start: pendulum.DateTime | None = None, outlet_events=None
+    ) -> str:
+        """Mark the platform's records of the run's day as updated (quality, reconcile listen)."""
+        from hub.run_day import event_day
+        from hub.settings import local_day
+
+        day = local_day(data_interval_start)
+        outlet_events[PLATFORM_RECORDS].extra = event_day(day)
+        return day.isoformat()
 
     collected = collect.expand(source_id=enabled_source_ids())
     collected >> announce_records()

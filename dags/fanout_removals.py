@@ -11,8 +11,10 @@ One mapped task per push target: batches of the target's `batch_size`, `concurre
 once, an idempotency key per message, retries with backoff and jitter honouring `Retry-After`,
 dead letters after `max_attempts`. A task fails when its target could not be reached or messages
 became dead letters; `hub status` shows the outbox, `hub fanout --retry-dead` revives dead letters.
-Each target's address and token come from its Airflow Connection (`connection_id`); nothing is
-read at import time.
+The lease of a claimed batch and the retry backoff are the Airflow Variables
+`hub_fanout_lease_seconds` (300), `hub_fanout_retry_base_seconds` (60) and
+`hub_fanout_retry_max_seconds` (3600). Each target's address and token come from its Airflow
+Connection (`connection_id`); nothing is read at import time. See docs/airflow.md.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ from dataclasses import asdict
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, dag, task
+from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Variable, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 STATUS_CHANGES = Asset(name="platform_status_changes", uri="hub://platform/status_changes")
@@ -58,13 +60,29 @@ def fanout_removals() -> None:
     @task(map_index_template="{{ target_id }}")
     def deliver(target_id: str) -> dict:
         from connectors.airflow_connections import airflow_connection
+        from hub.fanout.claims import RetrySchedule
         from hub.fanout.deliver import deliver as deliver_outbox
         from hub.store.db import make_engine
         from hub.targets import all_targets
+        from hub.thresholds import (
+            FANOUT_LEASE_SECONDS,
+            FANOUT_RETRY_BASE_SECONDS,
+            FANOUT_RETRY_MAX_SECONDS,
+        )
 
+        schedule = RetrySchedule(
+            base_seconds=FANOUT_RETRY_BASE_SECONDS.value_from(Variable.get),
+            max_seconds=FANOUT_RETRY_MAX_SECONDS.value_from(Variable.get),
+        )
         engine = make_engine()
         try:
-            run = deliver_outbox(engine, [all_targets()[target_id]], resolve=airflow_connection)
+            run = deliver_outbox(
+                engine,
+                [all_targets()[target_id]],
+                resolve=airflow_connection,
+                lease_seconds=FANOUT_LEASE_SECONDS.value_from(Variable.get),
+                schedule=schedule,
+            )
         finally:
             engine.dispose()
         report = asdict(run.targets[target_id])

@@ -7,10 +7,15 @@ holds the status changes of the site's region logged during D (`hub.publish.rang
 which); a day without changes still gets its (empty) set. A day missed earlier is published first,
 in order. Re-running a day rebuilds the same bytes and verifies them against what was published.
 
-Then files older than `HUB_DELTA_RETENTION_DAYS` (counted back from D) are deleted; their manifest
-rows stay, marked expired. The `platform_delta_files` Asset is updated for whoever listens. The
-sites fetch the files through the pull API (the `credit_deltas` plugin). Same as
-`hub publish --date D`; see docs/publish.md.
+Then files older than the retention (Airflow Variable `hub_delta_retention_days`, else
+`HUB_DELTA_RETENTION_DAYS`, else 90 days, counted back from D) are deleted; their manifest rows
+stay, marked expired. The `platform_delta_files` Asset is updated for whoever listens. The sites
+fetch the files through the pull API (the `credit_deltas` plugin). Same as `hub publish --date D`;
+see docs/publish.md.
+
+Scheduled by the clock, not by the reconciliation's Asset: day D's files hold the changes logged
+before D+1 00:00, so they can be built as soon as D has ended and never sooner, whatever ran last
+(see docs/airflow.md).
 """
 
 from __future__ import annotations
@@ -18,7 +23,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pendulum
-from airflow.sdk import Asset, CronDataIntervalTimetable, dag, task
+from airflow.sdk import Asset, CronDataIntervalTimetable, Variable, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 DELTA_FILES = Asset(name="platform_delta_files", uri="hub://platform/delta_files")
@@ -65,10 +70,12 @@ def publish_deltas() -> None:
         from hub.publish.retention import expire_old_files as expire
         from hub.settings import local_day
         from hub.store.db import make_engine
+        from hub.thresholds import DELTA_RETENTION_DAYS
 
+        config = publish_settings(DELTA_RETENTION_DAYS.value_from(Variable.get))
         engine = make_engine()
         try:
-            expired = expire(engine, local_day(data_interval_start), publish_settings())
+            expired = expire(engine, local_day(data_interval_start), config)
         finally:
             engine.dispose()
         return [{"site": e.site_id, "sequence": e.sequence, "day": str(e.day)} for e in expired]

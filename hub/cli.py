@@ -13,6 +13,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub import clock
+from hub.airflow_cli import app as airflow_app
 from hub.collect import BatchSummary, CollectError, collect_source
 from hub.fanout.cli import fanout
 from hub.fanout.status import outbox_figures, outbox_table
@@ -28,6 +29,7 @@ from sandbox.cli import app as sandbox_app
 
 app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True)
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(airflow_app, name="airflow")
 app.command("fanout")(fanout)
 app.command("publish")(publish)
 app.command("token")(token)

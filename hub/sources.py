@@ -66,8 +66,25 @@ class Mapping(BaseModel):
         return data
 
 
+class AgencyPool(BaseModel):
+    """The Airflow pool an agency's sources share: at most ``slots`` of them are read at once.
+
+    Attributes:
+        name: the pool's name, ``agency_<short name>``; every source of a department names the same.
+        slots: how many of the agency's collect tasks may run at the same time.
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^agency_[a-z0-9_]+$")
+    slots: int = Field(default=1, ge=1)
+
+
 class SourceSpec(BaseModel):
-    """One agency source, as declared in its YAML file."""
+    """One agency source, as declared in its YAML file.
+
+    Without a ``pool`` the source gets ``agency_<department>`` with one slot.
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -76,8 +93,14 @@ class SourceSpec(BaseModel):
     department: str
     kind: RecordKind
     enabled: bool = True
+    pool: AgencyPool | None = None
     connector: Connector
     mapping: Mapping
+
+    @property
+    def agency_pool(self) -> AgencyPool:
+        """The pool the source's collect task runs in."""
+        return self.pool or AgencyPool.model_construct(name=f"agency_{self.department}", slots=1)
 
     @model_validator(mode="after")
     def _known_fields(self) -> SourceSpec:
@@ -125,3 +148,26 @@ def get_source(source_id: str, directory: Path | None = None) -> SourceSpec:
     if source_id not in sources:
         raise KeyError(f"no source {source_id!r}; declared: {', '.join(sources) or 'none'}")
     return sources[source_id]
+
+
+def agency_pools(directory: Path | None = None) -> dict[str, int]:
+    """Every agency's pool (name → slots), from every declared source, enabled or not.
+
+    Raises:
+        SourceConfigError: two sources name the same pool with different slots.
+    """
+    pools: dict[str, tuple[int, str]] = {}
+    for source in all_sources(directory).values():
+        pool = source.agency_pool
+        slots, first = pools.setdefault(pool.name, (pool.slots, source.id))
+        if slots != pool.slots:
+            raise SourceConfigError(
+                f"{source.id}.yaml: pool {pool.name} has {pool.slots} slots, "
+                f"but {first}.yaml gives it {slots}"
+            )
+    return {name: slots for name, (slots, _) in sorted(pools.items())}
+
+
+def pool_for_source(source_id: str, directory: Path | None = None) -> str:
+    """The name of the pool ``source_id``'s collect task runs in."""
+    return get_source(source_id, directory).agency_pool.name

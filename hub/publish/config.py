@@ -68,11 +68,16 @@ def _sites() -> tuple[Target, ...]:
     return tuple(sorted(chosen, key=lambda t: t.id))
 
 
-def publish_settings() -> PublishSettings:
-    """The publishing settings, read from the environment on every call."""
+def publish_settings(retention_days: int | None = None) -> PublishSettings:
+    """The publishing settings, read from the environment on every call.
+
+    Args:
+        retention_days: the retention to use instead of ``HUB_DELTA_RETENTION_DAYS`` (the
+            ``publish_deltas`` DAG passes its Airflow Variable ``hub_delta_retention_days``).
+    """
     default_dir = settings().var_dir / "deltas"
     return PublishSettings(
         delta_dir=Path(os.environ.get("HUB_DELTA_DIR", default_dir)).resolve(),
-        retention_days=_retention_days(),
+        retention_days=retention_days if retention_days is not None else _retention_days(),
         sites=_sites(),
     )

@@ -24,10 +24,15 @@ os.environ.update(
 
 @pytest.fixture(scope="session")
 def airflow_db() -> Path:
-    """A migrated Airflow metadata database (once per session)."""
+    """A migrated Airflow metadata database (once per session), with the agency pools and the
+    policy that puts each collect task into its agency's pool, as a deployment has them."""
     from airflow.utils import db
 
+    from hub.airflow_setup import create_pools, install_pool_policy
+
     db.initdb()
+    create_pools()
+    install_pool_policy()
     return _AIRFLOW_HOME
 
 

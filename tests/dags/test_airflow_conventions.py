@@ -1,0 +1,330 @@
+"""The Airflow conventions: thresholds as Variables, agency pools, the deadline, the Asset chain."""
+
+from __future__ import annotations
+
+import json
+import logging
+import threading
+from collections.abc import Iterator
+from datetime import date, datetime, timedelta
+from http.server import BaseHTTPRequestHandler, HTTPServer
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+import pendulum
+import pytest
+from typer.testing import CliRunner
+
+from connectors.connections import Connection, MissingConnectionError
+from hub.alerts import reconcile_deadline_missed
+from hub.cli import app
+from hub.run_day import run_day
+from hub.sources import SourceConfigError, agency_pools, enabled_sources
+from hub.thresholds import (
+    DELTA_RETENTION_DAYS,
+    REMINDER_DAYS,
+    THRESHOLDS,
+    ThresholdError,
+    reconcile_deadline,
+)
+
+pytestmark = pytest.mark.dag
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+EXPECTED_POOLS = {
+    "agency_jtt": 1,
+    "agency_rst": 1,
+    "agency_scjg": 2,
+    "agency_sthjt": 1,
+    "agency_tax": 1,
+    "agency_wjw": 1,
+    "agency_yjt": 1,
+}
+
+
+# Thresholds ---------------------------------------------------------------------------------
+
+
+def test_a_threshold_is_the_variable_then_the_environment_then_the_default(monkeypatch) -> None:
+    variables = {"hub_reminder_days": "45"}
+
+    def get(key: str, default=None):
+        return variables.get(key, default)
+
+    monkeypatch.setenv("HUB_REMINDER_DAYS", "20")
+    assert REMINDER_DAYS.value_from(get) == 45
+    del variables["hub_reminder_days"]
+    assert REMINDER_DAYS.value_from(get) == 20
+    monkeypatch.delenv("HUB_REMINDER_DAYS")
+    assert REMINDER_DAYS.value_from(get) == 30
+    assert REMINDER_DAYS.value_from(None) == 30
+
+
+def test_an_unusable_threshold_names_the_variable_and_the_rule(monkeypatch) -> None:
+    with pytest.raises(ThresholdError) as error:
+        DELTA_RETENTION_DAYS.value_from(lambda key, default=None: "0")
+    assert str(error.value) == (
+        "Airflow Variable hub_delta_retention_days='0': the days of delta files kept, counted back "
+        "from the day published must be a whole number of days, at least 1"
+    )
+
+
+def test_hub_airflow_variables_prints_the_defaults_for_airflow_variables_import() -> None:
+    result = CliRunner().invoke(app, ["airflow", "variables"])
+    assert result.exit_code == 0, result.output
+    assert json.loads(result.output) == {
+        "hub_reminder_days": "30",
+        "hub_delta_retention_days": "90",
+        "hub_fanout_lease_seconds": "300",
+        "hub_fanout_retry_base_seconds": "60",
+        "hub_fanout_retry_max_seconds": "3600",
+    }
+    assert {t.dag for t in THRESHOLDS} == {"reconcile_repairs", "publish_deltas", "fanout_removals"}
+
+
+def test_the_variables_table_in_the_docs_lists_every_threshold() -> None:
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "airflow.md").read_text(encoding="utf-8")
+    for threshold in THRESHOLDS:
+        assert f"| `{threshold.name}` | {threshold.default} {threshold.unit} |" in doc
+
+
+# Pools --------------------------------------------------------------------------------------
+
+
+def test_every_agency_has_a_pool_with_the_slots_its_sources_declare() -> None:
+    assert agency_pools() == EXPECTED_POOLS
+    assert {s.agency_pool.name for s in enabled_sources()} == set(EXPECTED_POOLS)
+
+
+def test_two_sources_giving_one_pool_different_slots_is_an_error(tmp_path: Path) -> None:
+    source = Path(__file__).resolve().parents[2] / "mappings" / "sources" / "zj_scjg_penalty_api.yaml"
+    text = source.read_text(encoding="utf-8")
+    (tmp_path / "zj_scjg_penalty_api.yaml").write_text(text, encoding="utf-8")
+    (tmp_path / "zj_scjg_other_api.yaml").write_text(
+        text.replace("id: zj_scjg_penalty_api", "id: zj_scjg_other_api").replace(
+            "slots: 2", "slots: 3"
+        ),
+        encoding="utf-8",
+    )
+    with pytest.raises(SourceConfigError) as error:
+        agency_pools(tmp_path)
+    assert str(error.value) == (
+        "zj_scjg_penalty_api.yaml: pool agency_scjg has 2 slots, "
+        "but zj_scjg_other_api.yaml gives it 3"
+    )
+
+
+def test_hub_airflow_pools_prints_them_for_airflow_pools_import() -> None:
+    result = CliRunner().invoke(app, ["airflow", "pools"])
+    assert result.exit_code == 0, result.output
+    document = json.loads(result.output)
+    assert {name: entry["slots"] for name, entry in document.items()} == EXPECTED_POOLS
+    assert document["agency_scjg"] == {
+        "slots": 2,
+        "description": "省市场监管局: zj_scjg_abnormal_db, zj_scjg_penalty_api",
+        "include_deferred": False,
+    }
+
+
+def test_the_pools_exist_in_airflow_with_their_slots(airflow_db) -> None:
+    from airflow.models.pool import Pool
+
+    from hub.airflow_setup import create_pools
+
+    assert create_pools() == EXPECTED_POOLS  # idempotent: the fixture created them already
+    for name, slots in EXPECTED_POOLS.items():
+        pool = Pool.get_pool(name)
+        assert (pool.pool, pool.slots) == (name, slots)
+
+
+def test_the_policy_leaves_other_tasks_and_unknown_indexes_alone() -> None:
+    from types import SimpleNamespace
+
+    from hub.airflow_setup import task_instance_mutation_hook
+
+    def ti(dag_id: str, task_id: str, map_index: int) -> SimpleNamespace:
+        return SimpleNamespace(dag_id=dag_id, task_id=task_id, map_index=map_index, pool="p")
+
+    cases = {
+        ("collect_credit_records", "collect", 2): enabled_sources()[2].agency_pool.name,
+        ("collect_credit_records", "collect", -1): "p",
+        ("collect_credit_records", "collect", 99): "p",
+        ("collect_credit_records", "announce_records", 2): "p",
+        ("reconcile_repairs", "collect", 2): "p",
+    }
+    for key, pool in cases.items():
+        instance = ti(*key)
+        task_instance_mutation_hook(instance, None)
+        assert instance.pool == pool, key
+
+
+# The day of a run ---------------------------------------------------------------------------
+
+
+def at(day: date, hour: int = 0, minute: int = 0) -> datetime:
+    return datetime(day.year, day.month, day.day, hour, minute, tzinfo=SHANGHAI)
+
+
+D = date(2026, 11, 3)
+
+
+def test_a_run_with_a_data_interval_does_the_day_it_starts_in() -> None:
+    day = run_day(
+        data_interval_start=at(D), data_interval_end=at(D + timedelta(days=1)), run_after=at(D, 9)
+    )
+    assert day == D
+
+
+def test_an_asset_triggered_run_does_the_day_its_events_name_else_the_day_before() -> None:
+    later = at(D + timedelta(days=3), 5)
+    extras = [{"day": "2026-11-02"}, {"day": "2026-11-03"}, {}]
+    assert run_day(data_interval_start=None, data_interval_end=None, run_after=later) == D + (
+        timedelta(days=2)
+    )
+    assert (
+        run_day(data_interval_start=None, data_interval_end=None, run_after=later, event_extras=extras)
+        == D
+    )
+    # A zero-length interval (a cron-trigger run) says nothing about the day either.
+    instant = at(D + timedelta(days=1), 0, 30)
+    assert run_day(data_interval_start=instant, data_interval_end=instant, run_after=instant) == D
+
+
+# Schedules and the Asset chain --------------------------------------------------------------
+
+
+def test_the_dags_are_chained_by_assets_where_the_data_flows(dagbag) -> None:
+    collect = dagbag.get_dag("collect_credit_records")
+    reconcile = dagbag.get_dag("reconcile_repairs")
+    quality = dagbag.get_dag("quality_report")
+    fanout = dagbag.get_dag("fanout_removals")
+    publish = dagbag.get_dag("publish_deltas")
+
+    def outlets(dag) -> set[str]:
+        return {o.name for task in dag.tasks for o in task.outlets}
+
+    assert outlets(collect) == {"platform_credit_records"}
+    assert outlets(reconcile) == {"platform_status_changes"}
+    assert outlets(publish) == {"platform_delta_files"}
+    assert quality.timetable.asset_condition.name == "platform_credit_records"
+    assert reconcile.timetable.asset_condition.name == "platform_credit_records"
+    assert fanout.timetable.asset_condition.name == "platform_status_changes"
+    # Where the day matters, the clock: collect, reconcile's daily run, publish.
+    for dag in (collect, publish):
+        assert type(dag.timetable).__name__ == "CronDataIntervalTimetable"
+        assert dag.timetable.expression == "0 0 * * *"
+    assert type(reconcile.timetable).__name__ == "AssetOrTimeSchedule"
+    assert type(reconcile.timetable.timetable).__name__ == "CronDataIntervalTimetable"
+    assert reconcile.timetable.timetable.expression == "0 0 * * *"
+
+
+# The deadline -------------------------------------------------------------------------------
+
+
+def test_reconcile_must_finish_by_eight_on_the_day_after_its_day(dagbag) -> None:
+    from airflow.sdk import DeadlineReference
+    from airflow.serialization.encoders import coerce_to_core_timetable
+    from airflow.timetables.base import DataInterval, TimeRestriction
+
+    dag = dagbag.get_dag("reconcile_repairs")
+    [alert] = dag.deadline
+    assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
+    assert alert.interval == timedelta(days=1, hours=8)
+    assert alert.callback.path == "hub.alerts.reconcile_deadline_missed"
+    assert type(alert.callback).__name__ == "SyncCallback"
+
+    # The scheduled run for D: logical date D 00:00, so the deadline is D+1 08:00 Shanghai time.
+    last = DataInterval(
+        pendulum.datetime(2026, 11, 2, tz="Asia/Shanghai"),
+        pendulum.datetime(2026, 11, 3, tz="Asia/Shanghai"),
+    )
+    info = coerce_to_core_timetable(dag.timetable).next_dagrun_info(
+        last_automated_data_interval=last,
+        restriction=TimeRestriction(earliest=None, latest=None, catchup=True),
+    )
+    deadline = (info.logical_date + alert.interval).astimezone(SHANGHAI)
+    assert (info.logical_date.astimezone(SHANGHAI), deadline) == (at(D), at(D + timedelta(1), 8))
+
+
+def test_the_deadline_time_of_day_is_configurable(monkeypatch) -> None:
+    monkeypatch.setenv("HUB_RECONCILE_DEADLINE", "06:30")
+    assert reconcile_deadline() == timedelta(days=1, hours=6, minutes=30)
+    monkeypatch.setenv("HUB_RECONCILE_DEADLINE", "8am")
+    with pytest.raises(ThresholdError, match="HUB_RECONCILE_DEADLINE='8am': the deadline must be a time of day, HH:MM"):
+        reconcile_deadline()
+
+
+CONTEXT = {
+    "dag_run": {
+        "dag_id": "reconcile_repairs",
+        "dag_run_id": "scheduled__2026-11-02T16:00:00+00:00",
+        "logical_date": "2026-11-02T16:00:00Z",
+        "data_interval_start": "2026-11-03T00:00:00+08:00",
+        "state": "running",
+    },
+    "deadline": {"id": "0193", "deadline_time": datetime(2026, 11, 4, 8, tzinfo=SHANGHAI)},
+}
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    """A loopback webhook recording what is posted to it (body and Authorization header)."""
+    received: list[dict] = []
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:
+            body = self.rfile.read(int(self.headers["Content-Length"]))
+            received.append({"body": json.loads(body), "auth": self.headers.get("Authorization")})
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args) -> None:
+            pass
+
+    server = HTTPServer(("127.0.0.1", 0), Handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.server_port}/hooks/oncall", received
+    server.shutdown()
+    server.server_close()
+
+
+def test_a_missed_deadline_is_logged_as_an_error_and_posted_to_the_webhook(
+    webhook, caplog: pytest.LogCaptureFixture
+) -> None:
+    url, received = webhook
+    connection = Connection(conn_id="hub_alerts", password="s3cret", extra={"base_url": url})
+    with caplog.at_level(logging.ERROR, logger="hub.alerts"):
+        result = reconcile_deadline_missed(CONTEXT, resolve=lambda conn_id: connection)
+
+    alert = {
+        "alert": "deadline_missed",
+        "dag_id": "reconcile_repairs",
+        "run_id": "scheduled__2026-11-02T16:00:00+00:00",
+        "day": "2026-11-03",
+        "state": "running",
+        "deadline": "2026-11-04T08:00:00+08:00",
+    }
+    assert caplog.messages == [
+        "DEADLINE MISSED: reconcile_repairs run scheduled__2026-11-02T16:00:00+00:00 (day "
+        "2026-11-03) had not finished by 2026-11-04T08:00:00+08:00 (state: running)"
+    ]
+    assert received == [{"body": alert, "auth": "Bearer s3cret"}]
+    assert result == {**alert, "webhook": "204"}
+
+
+def test_without_a_webhook_connection_the_error_line_is_all(caplog) -> None:
+    def missing(conn_id: str) -> Connection:
+        raise MissingConnectionError(conn_id)
+
+    with caplog.at_level(logging.ERROR, logger="hub.alerts"):
+        result = reconcile_deadline_missed(CONTEXT, resolve=missing)
+    assert result["webhook"] == "not sent: no connection hub_alerts"
+    assert [r.levelname for r in caplog.records] == ["ERROR"]
+
+
+def test_airflow_resolves_a_missing_connection_as_missing(airflow_db) -> None:
+    from connectors.airflow_connections import airflow_connection
+
+    with pytest.raises(MissingConnectionError, match="AIRFLOW_CONN_HUB_NO_SUCH_CONNECTION"):
+        airflow_connection("hub_no_such_connection")
