@@ -2,8 +2,7 @@
 
 from __future__ import annotations
 
-import logging
-from datetime import UTC, date, datetime
+from datetime import date
 from typing import Annotated
 
 import sqlalchemy as sa
@@ -16,14 +15,15 @@ from hub import clock
 from hub.airflow_cli import app as airflow_app
 from hub.collect import BatchSummary, CollectError, collect_source
 from hub.fanout.cli import fanout
-from hub.fanout.status import outbox_figures, outbox_table
+from hub.logs import configure as configure_logging
 from hub.publish.cli import publish, pull, serve, token
 from hub.reconcile.cli import case, reconcile
 from hub.reference import load_reference
 from hub.settings import settings
 from hub.sources import enabled_sources, get_source
+from hub.status import STALE_PULL_DAYS, platform_status
+from hub.status_view import show_status
 from hub.store.db import make_engine, upgrade
-from hub.store.schema import ingest_batch, quarantine
 from quality.cli import report
 from sandbox.cli import app as sandbox_app
 
@@ -44,12 +44,18 @@ console = Console(width=None if Console().is_terminal else 150)
 
 @app.callback()
 def _configure(
-    verbose: Annotated[bool, typer.Option("--verbose", "-v", help="Log each page.")] = False,
+    verbose: Annotated[
+        int,
+        typer.Option(
+            "--verbose",
+            "-v",
+            count=True,
+            help="-v: log batches, pages and deliveries; -vv: each quarantined record too. "
+            "HUB_LOG_FORMAT=json logs JSON lines.",
+        ),
+    ] = 0,
 ) -> None:
-    logging.basicConfig(
-        level=logging.INFO if verbose else logging.WARNING,
-        format="%(asctime)s %(levelname)s %(name)s %(message)s",
-    )
+    configure_logging(verbose)
 
 
 def _parse_day(value: str) -> date:
@@ -148,76 +154,23 @@ def demo(
     run_demo(console, days, _parse_day(start))
 
 
-def _when(value: datetime | None) -> str:
-    """A stored instant in the platform's time zone (SQLite hands back naive UTC)."""
-    if value is None:
-        return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)
-    return aware.astimezone(settings().timezone).strftime("%Y-%m-%d %H:%M:%S")
-
-
 @app.command()
-def status(limit: Annotated[int, typer.Option(help="Batches shown per source.")] = 3) -> None:
-    """Recent batches per source with their figures and errors, quarantine by rule, outbox."""
-    engine = make_engine()
-    ranked = sa.select(
-        ingest_batch,
-        sa.func.row_number()
-        .over(partition_by=ingest_batch.c.source_id, order_by=ingest_batch.c.id.desc())
-        .label("recency"),
-    ).subquery()
-    recent = (
-        sa.select(ranked)
-        .where(ranked.c.recency <= limit)
-        .order_by(ranked.c.source_id, ranked.c.id.desc())
-    )
-    by_rule = (
-        sa.select(quarantine.c.source_id, quarantine.c.rule, sa.func.count().label("n"))
-        .where(quarantine.c.resolved_at.is_(None))
-        .group_by(quarantine.c.source_id, quarantine.c.rule)
-        .order_by(quarantine.c.source_id, sa.desc("n"))
-    )
-    with engine.connect() as connection:
-        batches = connection.execute(recent).mappings().all()
-        rules = connection.execute(by_rule).all()
-        outbox = outbox_figures(connection, clock.now())
-    engine.dispose()
+def status(
+    limit: Annotated[int, typer.Option(help="Batches shown per source.")] = 3,
+    stale_pull_days: Annotated[
+        int, typer.Option(help="Days without a pull after which a site is flagged.")
+    ] = STALE_PULL_DAYS,
+    json_output: Annotated[bool, typer.Option("--json", help="One JSON document.")] = False,
+) -> None:
+    """Per source, push target, pull site and DAG: the last run, its figures, problems.
 
-    table = Table(title="recent batches")
-    for header in (
-        "source",
-        "batch",
-        "day",
-        "status",
-        "finished (Asia/Shanghai)",
-        "read",
-        "new",
-        "updated",
-        "unchanged",
-        "quarantined",
-        "error",
-    ):
-        table.add_column(header)
-    for b in batches:
-        colour = {"succeeded": "green", "partial": "yellow", "failed": "red"}.get(b.status, "")
-        table.add_row(
-            b.source_id,
-            str(b.id),
-            str(b.logical_date),
-            f"[{colour}]{b.status}[/]",
-            _when(b.finished_at),
-            str(b.n_read),
-            str(b.n_inserted),
-            str(b.n_updated),
-            str(b.n_unchanged),
-            str(b.n_quarantined),
-            (b.error or "")[:160],
-        )
-    console.print(table)
-    quarantined = Table(title="quarantined records by rule (unresolved)")
-    for header in ("source", "rule", "records"):
-        quarantined.add_column(header)
-    for source_id, rule, n in rules:
-        quarantined.add_row(source_id, rule, str(n))
-    console.print(quarantined)
-    console.print(outbox_table(outbox))
+    Exits 1 when the database needs ``hub init-db``.
+    """
+    engine = make_engine()
+    try:
+        report = platform_status(engine, clock.now(), recent=limit, stale_pull_days=stale_pull_days)
+    finally:
+        engine.dispose()
+    show_status(report, console, json_output)
+    if report.schema_revision != report.schema_head:
+        raise typer.Exit(1)
