@@ -233,13 +233,12 @@ def _sources(connection: sa.Connection, now: datetime) -> list[SourceStatus]:
         .subquery()
     )
     succeeded = {r.source_id: r for r in connection.execute(sa.select(ok))}
-    failures = dict(
-        connection.execute(
-            sa.select(b.source_id, sa.func.count())
-            .select_from(ingest_batch.outerjoin(ok, ok.c.source_id == b.source_id))
-            .where(b.status == "failed", b.id > sa.func.coalesce(ok.c.id, 0))
-            .group_by(b.source_id)
-        ).all()
+    failures = _pairs(
+        connection,
+        sa.select(b.source_id, sa.func.count())
+        .select_from(ingest_batch.outerjoin(ok, ok.c.source_id == b.source_id))
+        .where(b.status == "failed", b.id > sa.func.coalesce(ok.c.id, 0))
+        .group_by(b.source_id),
     )
     enabled = {s.id for s in enabled_sources()}
     statuses = []
