@@ -180,6 +180,9 @@ class Agency:
         subjects: subject category → share of its records.
         records_per_day: its usual number of new records on a working day.
         rates: its defect and anomaly rates.
+        departments: the departments it delivers for when it carries several (a shared exchange
+            table, a joint API): each record is decided by one of them, drawn per record; empty
+            when it delivers only for ``department``.
     """
 
     source_id: str
@@ -201,6 +204,7 @@ class Agency:
     subjects: dict[str, float] = field(default_factory=lambda: dict(PENALTY_SUBJECTS))
     records_per_day: int = 60
     rates: Rates = field(default_factory=Rates)
+    departments: tuple[str, ...] = ()
 
 
 def _columns(pairs: str) -> dict[str, str]:

@@ -63,6 +63,7 @@ def deliver(
     day: date,
     source_ids: list[str] | None = None,
     count: int | None = None,
+    province: Province | None = None,
 ) -> list[Delivery]:
     """Deliver ``day`` for the given sources (default: every agency).
 
@@ -71,9 +72,11 @@ def deliver(
         day: the delivery day.
         source_ids: the agencies to deliver; ``None`` for all.
         count: new records per agency, overriding each agency's usual number.
+        province: the province of ``config.seed``, when the caller keeps it from day to day
+            (drawing its subjects takes a while).
     """
     agencies = [get_agency(s) for s in source_ids] if source_ids else list(AGENCIES.values())
-    province = Province(config.seed)
+    province = province or Province(config.seed)
     engine = sa.create_engine(config.exchange_database_url)
     try:
         return [_deliver_agency(config, province, engine, a, day, count) for a in agencies]

@@ -84,6 +84,11 @@ def record_count(seed: int, agency: Agency, day: date) -> int:
     return max(1, round(base * rng.uniform(0.8, 1.2)))
 
 
+def document_no(agency: Agency, day: date, index: int) -> str:
+    """The document number of the ``index``-th new record ``agency`` delivers on ``day``."""
+    return f"{agency.doc_prefix}〔{day.year}〕{day.timetuple().tm_yday:03d}{index + 1:04d}号"
+
+
 def generate_record(province: Province, agency: Agency, day: date, index: int) -> GeneratedRecord:
     """The ``index``-th new record ``agency`` delivers on ``day``."""
     rng = random.Random(f"{province.seed}|{agency.source_id}|{day.isoformat()}|{index}")
@@ -91,11 +96,10 @@ def generate_record(province: Province, agency: Agency, day: date, index: int) -
     subject = province.pick(_draw_category(agency, rule, rng), rng)
     late = rule is None and rng.random() < agency.rates.late
     decided = day - timedelta(days=rng.randint(*(LATE_DAYS if late else ON_TIME_DAYS)))
-    dept = department(agency.department)
+    dept = department(rng.choice(agency.departments) if agency.departments else agency.department)
     is_person = subject.category == SUBJECT_PERSON
     record: dict[str, Any] = {
-        "document_no": f"{agency.doc_prefix}〔{day.year}〕{day.timetuple().tm_yday:03d}"
-        f"{index + 1:04d}号",
+        "document_no": document_no(agency, day, index),
         "subject_name": subject.name,
         "subject_category": subject.category,
         "credit_code": subject.credit_code,
