@@ -70,15 +70,21 @@ def masked_id_sql(column: sa.ColumnElement) -> sa.ColumnElement:
     )
 
 
-def _staging(connection: sa.Connection) -> sa.Table:
+def change_staging(connection: sa.Connection) -> sa.Table:
+    """A new, empty temporary table for status changes (``CHANGE_COLUMNS``), one row per record.
+
+    Fill it (``INSERT ... SELECT`` or a frame) and hand it to ``apply_staged_changes``; it lives
+    as long as the connection.
+    """
     staging = sa.Table(
         "staging_status_change",
         sa.MetaData(),
         sa.Column("record_key", RecordKey, primary_key=True),
-        sa.Column("new_status", sa.String(16)),
-        sa.Column("reason", sa.Text),
-        sa.Column("decided_by", sa.String(200)),
-        sa.Column("effective_date", sa.Date),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("new_status", sa.String(16), nullable=False),
+        sa.Column("reason", sa.Text, nullable=False),
+        sa.Column("decided_by", sa.String(200), nullable=False),
+        sa.Column("effective_date", sa.Date, nullable=False),
         prefixes=["TEMPORARY"],
     )
     staging.drop(connection, checkfirst=True)
@@ -86,12 +92,20 @@ def _staging(connection: sa.Connection) -> sa.Table:
     return staging
 
 
+def _check_staged(connection: sa.Connection, staging: sa.Table) -> None:
+    for column, known in (("new_status", RecordStatus), ("kind", RecordKind)):
+        values = {str(v) for v in known}
+        unknown = connection.scalars(
+            sa.select(staging.c[column]).where(staging.c[column].not_in(values)).distinct()
+        ).all()
+        if unknown:
+            raise ValueError(f"unknown record {column.replace('new_', '')} {sorted(unknown)}")
+
+
 def _apply_kind(
-    connection: sa.Connection, kind: RecordKind, changes: pd.DataFrame, run_id: int | None
+    connection: sa.Connection, kind: RecordKind, staging: sa.Table, run_id: int | None
 ) -> None:
     record = RECORD_TABLES[kind]
-    staging = _staging(connection)
-    insert_frame(connection, staging, changes[[c.name for c in staging.columns]])
     joined = staging.join(record, record.c.record_key == staging.c.record_key)
     person = record.c.credit_code.is_(None)
     snapshot = sa.select(
@@ -114,16 +128,43 @@ def _apply_kind(
         sa.literal(clock.now(), type_=status_change.c.changed_at.type),
         sa.literal(run_id, type_=sa.Integer),
     ).select_from(joined)
-    moving = snapshot.where(record.c.status != staging.c.new_status).order_by(record.c.record_key)
+    of_kind = staging.c.kind == str(kind)
+    moving = snapshot.where(of_kind, record.c.status != staging.c.new_status).order_by(
+        record.c.record_key
+    )
     columns = [c for c in status_change.columns if c.name != "id"]
     connection.execute(status_change.insert().from_select(columns, moving))
     connection.execute(
         record.update()
         .values(status=staging.c.new_status)
-        .where(record.c.record_key == staging.c.record_key)
+        .where(record.c.record_key == staging.c.record_key, of_kind)
         .where(record.c.status != staging.c.new_status)
     )
-    staging.drop(connection)
+
+
+def apply_staged_changes(
+    connection: sa.Connection, staging: sa.Table, run_id: int | None = None
+) -> AppliedChanges:
+    """``apply_status_changes`` for changes already in a ``change_staging`` table.
+
+    For callers that compute their changes in SQL: nothing passes through Python.
+
+    Raises:
+        ValueError: a status or kind in ``staging`` is unknown.
+    """
+    _check_staged(connection, staging)
+    before = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
+    for kind in RecordKind:
+        _apply_kind(connection, kind, staging, run_id)
+    after = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
+    if after is None or after == before:
+        return AppliedChanges(0, None, None)
+    first = (before or 0) + 1
+    enqueue_changes(connection, first, after)
+    count = connection.scalar(
+        sa.select(sa.func.count()).where(status_change.c.id.between(first, after))
+    )
+    return AppliedChanges(int(count), first, after)
 
 
 def apply_status_changes(
@@ -148,15 +189,8 @@ def apply_status_changes(
         ValueError: a column is missing, a record appears twice, or a status or kind is unknown.
     """
     _check(changes)
-    before = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
-    for kind, of_kind in changes.groupby("kind", sort=True):
-        _apply_kind(connection, RecordKind(kind), of_kind, run_id)
-    after = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
-    if after is None or after == before:
-        return AppliedChanges(0, None, None)
-    first = (before or 0) + 1
-    enqueue_changes(connection, first, after)
-    count = connection.scalar(
-        sa.select(sa.func.count()).where(status_change.c.id.between(first, after))
-    )
-    return AppliedChanges(int(count), first, after)
+    staging = change_staging(connection)
+    insert_frame(connection, staging, changes[list(CHANGE_COLUMNS)])
+    applied = apply_staged_changes(connection, staging, run_id)
+    staging.drop(connection)
+    return applied
