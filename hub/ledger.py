@@ -17,7 +17,7 @@ from hub import clock
 from hub.changes import masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.store.bulk import insert_frame
-from hub.store.reconcile_schema import repair_fact, system_status
+from hub.store.reconcile_schema import reconcile_pending, repair_fact, system_status
 from hub.store.schema import RECORD_TABLES
 
 REPAIRED, REVOKED = "repaired", "revoked"
@@ -66,6 +66,52 @@ def append_facts(connection: sa.Connection, facts: pd.DataFrame, run_id: int) ->
     staging.drop(connection)
 
 
+def update_ledger(connection: sa.Connection) -> int:
+    """Match unmatched facts to records, then refresh ``system_status`` for the records matched.
+
+    Only a fact matched now can change a system's word on a record: the ledger is append-only
+    and a fact, once matched, stays matched. The records matched are marked pending comparison.
+    Returns how many facts stay unmatched.
+    """
+    pending = sa.Table(
+        "pending_fact", sa.MetaData(), sa.Column("id", sa.BigInteger), prefixes=["TEMPORARY"]
+    )
+    pending.drop(connection, checkfirst=True)
+    pending.create(connection)
+    connection.execute(
+        pending.insert().from_select(
+            ["id"], sa.select(repair_fact.c.id).where(repair_fact.c.record_key.is_(None))
+        )
+    )
+    unmatched = match_records(connection)
+    matched = (
+        sa.select(repair_fact.c.record_key)
+        .join(pending, pending.c.id == repair_fact.c.id)
+        .where(repair_fact.c.record_key.is_not(None))
+    )
+    refresh_system_status(connection, matched)
+    mark_pending(connection, matched)
+    pending.drop(connection)
+    return unmatched
+
+
+def _insert(connection: sa.Connection) -> type[postgresql.Insert] | type[sqlite.Insert]:
+    return postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
+
+
+def mark_pending(connection: sa.Connection, records: sa.Select) -> None:
+    """Note records (a query of keys) whose comparison inputs changed, for the next comparison."""
+    keys = records.subquery()
+    key = next(iter(keys.c))
+    # The WHERE also settles SQLite's reading of ``INSERT ... SELECT ... ON CONFLICT``.
+    rows = sa.select(key).distinct().where(key.is_not(None))
+    connection.execute(
+        _insert(connection)(reconcile_pending)
+        .from_select(["record_key"], rows)
+        .on_conflict_do_nothing()
+    )
+
+
 def match_records(connection: sa.Connection) -> int:
     """Give unmatched facts the key of the record they name; return how many stay unmatched."""
     for kind in RecordKind:
@@ -95,8 +141,16 @@ def match_records(connection: sa.Connection) -> int:
     return int(connection.scalar(unmatched))
 
 
-def refresh_system_status(connection: sa.Connection) -> None:
-    """Set each system's status of each record to its latest fact (a revocation republishes)."""
+def refresh_system_status(connection: sa.Connection, records: sa.Select | None = None) -> None:
+    """Set each system's status of each record to its latest fact (a revocation republishes).
+
+    Args:
+        connection: a connection in the caller's transaction.
+        records: a query of the record keys to refresh (default: every record the ledger names).
+    """
+    named = repair_fact.c.record_key.is_not(None)
+    if records is not None:
+        named = repair_fact.c.record_key.in_(records)
     latest = (
         sa.select(
             repair_fact.c.system,
@@ -111,7 +165,7 @@ def refresh_system_status(connection: sa.Connection) -> None:
             )
             .label("rank"),
         )
-        .where(repair_fact.c.record_key.is_not(None))
+        .where(named)
         .subquery()
     )
     status = sa.case(
@@ -121,8 +175,7 @@ def refresh_system_status(connection: sa.Connection) -> None:
     rows = sa.select(
         latest.c.system, latest.c.record_key, status, latest.c.decided_at, latest.c.id
     ).where(latest.c.rank == 1)
-    insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
-    statement = insert(system_status).from_select(
+    statement = _insert(connection)(system_status).from_select(
         ["system", "record_key", "status", "decided_at", "fact_id"], rows
     )
     connection.execute(

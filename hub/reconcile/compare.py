@@ -4,21 +4,36 @@ Only three kinds of record can disagree, and indexes find each: records no longe
 the platform, records some system has a word on (``system_status``), and published records past
 their maximum publicity end. Every other record is published everywhere and agrees by
 construction, so a day's work grows with repairs and expiries, not with the store.
+
+After the first run a day only looks again at what can have changed since the last finished
+comparison: the records pending comparison (``reconcile_pending``: a system's word or the
+publicity period changed), those whose status moved (``status_change`` past the last run's
+watermark), those with an open finding, and those whose publicity ends. Every other record agreed
+then and still does.
+
+The comparison runs in the database, the same on PostgreSQL and SQLite: the records that may
+disagree are copied into a temporary table, and each class of finding, each status change and
+each push is an ``INSERT ... SELECT`` from it; no record passes through Python.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date
 
-import numpy as np
-import pandas as pd
 import sqlalchemy as sa
 
-from hub.changes import masked_id_sql
+from hub.changes import change_staging, masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.publicity import CREDIT_CHINA, GSXT
-from hub.store.reconcile_schema import repair_fact, system_status
-from hub.store.schema import RECORD_TABLES
+from hub.store.reconcile_schema import (
+    reconcile_finding,
+    reconcile_pending,
+    reconcile_run,
+    repair_fact,
+    system_status,
+)
+from hub.store.schema import RECORD_TABLES, RecordKey, Timestamp, status_change
 
 REPAIRED_IN_ONE_SYSTEM = "repaired_in_one_system"
 REPAIRED_STILL_PUBLISHED = "repaired_still_published"
@@ -52,63 +67,191 @@ FINDING_COLUMNS = (
 )
 
 
-def candidates(connection: sa.Connection, day: date) -> pd.DataFrame:
-    """The records that could disagree on ``day``, each system's status beside the platform's."""
-    frames = []
+_STATUS = sa.String(16)
+_SAID = ("status", "decided_at")
+
+
+def _temporary(connection: sa.Connection, name: str, *columns: sa.Column) -> sa.Table:
+    table = sa.Table(name, sa.MetaData(), *columns, prefixes=["TEMPORARY"])
+    table.drop(connection, checkfirst=True)
+    table.create(connection)
+    return table
+
+
+def _candidate_table(connection: sa.Connection) -> sa.Table:
+    return _temporary(
+        connection,
+        "reconcile_candidate",
+        sa.Column("record_key", RecordKey, primary_key=True),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("status", _STATUS, nullable=False),
+        sa.Column("system", sa.String(16), nullable=False),
+        sa.Column("publicity_max_end", sa.Date),
+        sa.Column("authority_name", sa.String(200)),
+        sa.Column("document_no", sa.String(128)),
+        sa.Column("subject_name", sa.String(200)),
+        sa.Column("subject_id", sa.String(64)),
+        *(sa.Column(f"{s}_status", _STATUS) for s in (CREDIT_CHINA, GSXT)),
+        *(sa.Column(f"{s}_decided_at", Timestamp) for s in (CREDIT_CHINA, GSXT)),
+        sa.Column(f"{GSXT}_fact_id", sa.BigInteger),
+    )
+
+
+def _finding_table(connection: sa.Connection) -> sa.Table:
+    return _temporary(
+        connection,
+        "staging_finding",
+        sa.Column("finding_key", sa.String(80), primary_key=True),
+        sa.Column("finding_class", sa.String(40), nullable=False),
+        sa.Column("record_key", RecordKey),
+        sa.Column("fact_id", sa.BigInteger),
+        sa.Column("kind", sa.String(16), nullable=False),
+        sa.Column("document_no", sa.String(128), nullable=False),
+        sa.Column("subject_name", sa.String(200), nullable=False),
+        sa.Column("subject_id", sa.String(64)),
+        sa.Column("responsible", sa.String(200), nullable=False),
+        sa.Column("detail", sa.Text, nullable=False),
+        sa.Column("action", sa.Text),
+        sa.Column("resolved", sa.Boolean, nullable=False),
+    )
+
+
+def _push_table(connection: sa.Connection) -> sa.Table:
+    return _temporary(
+        connection,
+        "reconcile_push",
+        sa.Column("fact_id", sa.BigInteger, primary_key=True),
+        sa.Column("target_system", sa.String(16), primary_key=True),
+    )
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """What one day's comparison found, as temporary tables of the connection that compared.
+
+    Attributes:
+        findings: one row per finding (``FINDING_COLUMNS``); ``resolved`` where today's action
+            settles it.
+        pushes: repairs to push to the system that lags: ``fact_id``, ``target_system``.
+        changes: platform status changes, for ``hub.changes.apply_staged_changes``.
+        watermark: the last ``status_change`` id when the comparison began; the next run looks
+            at the moves after it.
+    """
+
+    findings: sa.Table
+    pushes: sa.Table
+    changes: sa.Table
+    watermark: int
+
+    def drop(self, connection: sa.Connection) -> None:
+        """Drop the tables (a pooled connection outlives the run)."""
+        for table in (self.findings, self.pushes, self.changes):
+            table.drop(connection)
+
+
+def compare(connection: sa.Connection, day: date) -> Comparison:
+    """Compare the three on ``day``: findings, pushes and changes, in temporary tables."""
+    since = _last_watermark(connection)
+    watermark = connection.scalar(sa.select(sa.func.max(status_change.c.id))) or 0
+    candidates = _candidate_table(connection)
     for kind in RecordKind:
         record = RECORD_TABLES[kind]
-        touched = sa.union(
-            sa.select(record.c.record_key).where(record.c.status != RecordStatus.PUBLISHED),
-            sa.select(system_status.c.record_key).join(
-                record, record.c.record_key == system_status.c.record_key
-            ),
-            sa.select(record.c.record_key).where(
-                record.c.status == RecordStatus.PUBLISHED, record.c.publicity_max_end <= day
-            ),
-        ).subquery()
-        statuses = {s: system_status.alias(f"status_{s}") for s in (CREDIT_CHINA, GSXT)}
-        joined = touched.join(record, record.c.record_key == touched.c.record_key)
-        for system, alias in statuses.items():
-            joined = joined.outerjoin(
-                alias, sa.and_(alias.c.system == system, alias.c.record_key == record.c.record_key)
-            )
-        person = record.c.credit_code.is_(None)
-        query = sa.select(
-            record.c.record_key,
-            sa.literal(str(kind)).label("kind"),
-            record.c.status,
-            record.c.responsible_system,
-            record.c.publicity_max_end,
-            record.c.authority_name,
-            record.c.document_no,
-            record.c.subject_name,
-            sa.case((person, masked_id_sql(record.c.id_number)), else_=record.c.credit_code).label(
-                "subject_id"
-            ),
-            *(
-                column.label(f"{system}_{column.name}")
-                for system, alias in statuses.items()
-                for column in (alias.c.status, alias.c.decided_at, alias.c.fact_id)
-            ),
-        ).select_from(joined)
-        said = {
-            s: sa.func.coalesce(a.c.status, RecordStatus.PUBLISHED) for s, a in statuses.items()
-        }
-        rows = connection.execute(
-            query.where(_may_disagree(record, said, day)).order_by(record.c.record_key)
+        touched = _everything(record, day) if since is None else _changed(record, day, since)
+        _stage_candidates(connection, candidates, record, kind, touched.subquery(), day)
+    comparison = Comparison(
+        _finding_table(connection), _push_table(connection), change_staging(connection), watermark
+    )
+    _classify(connection, _Candidates(candidates, day), comparison)
+    connection.execute(
+        comparison.findings.insert().from_select(list(FINDING_COLUMNS), _unknown_facts())
+    )
+    candidates.drop(connection)
+    return comparison
+
+
+def _last_watermark(connection: sa.Connection) -> int | None:
+    """The watermark of the last finished comparison; None before the first."""
+    return connection.scalar(
+        sa.select(reconcile_run.c.status_change_watermark)
+        .where(reconcile_run.c.status_change_watermark.is_not(None))
+        .order_by(reconcile_run.c.id.desc())
+        .limit(1)
+    )
+
+
+def _expiring(record: sa.Table, day: date) -> sa.Select:
+    return sa.select(record.c.record_key).where(
+        record.c.status == RecordStatus.PUBLISHED, record.c.publicity_max_end <= day
+    )
+
+
+def _everything(record: sa.Table, day: date) -> sa.CompoundSelect:
+    """Every record that can disagree: left publicity, a system's word on it, or expiring."""
+    return sa.union(
+        sa.select(record.c.record_key).where(record.c.status != RecordStatus.PUBLISHED),
+        sa.select(system_status.c.record_key).join(
+            record, record.c.record_key == system_status.c.record_key
+        ),
+        _expiring(record, day),
+    )
+
+
+def _changed(record: sa.Table, day: date, since: int) -> sa.CompoundSelect:
+    """The records that can have come to disagree since the comparison of watermark ``since``."""
+    return sa.union(
+        sa.select(reconcile_pending.c.record_key),
+        sa.select(status_change.c.record_key).where(status_change.c.id > since),
+        sa.select(reconcile_finding.c.record_key).where(
+            reconcile_finding.c.resolved_on.is_(None), reconcile_finding.c.record_key.is_not(None)
+        ),
+        _expiring(record, day),
+    )
+
+
+def _stage_candidates(
+    connection: sa.Connection,
+    candidates: sa.Table,
+    record: sa.Table,
+    kind: RecordKind,
+    touched: sa.Subquery,
+    day: date,
+) -> None:
+    """Copy the ``touched`` records that may disagree on ``day``, the systems' words beside."""
+    statuses = {s: system_status.alias(f"status_{s}") for s in (CREDIT_CHINA, GSXT)}
+    joined = touched.join(record, record.c.record_key == touched.c.record_key)
+    for system, alias in statuses.items():
+        joined = joined.outerjoin(
+            alias, sa.and_(alias.c.system == system, alias.c.record_key == record.c.record_key)
         )
-        frame = pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
-        if not frame.empty:
-            frames.append(frame)
-    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+    person = record.c.credit_code.is_(None)
+    query = sa.select(
+        record.c.record_key,
+        sa.literal(str(kind)),
+        record.c.status,
+        sa.func.coalesce(record.c.responsible_system, CREDIT_CHINA),
+        record.c.publicity_max_end,
+        record.c.authority_name,
+        record.c.document_no,
+        record.c.subject_name,
+        sa.case((person, masked_id_sql(record.c.id_number)), else_=record.c.credit_code),
+        *(statuses[s].c[c] for c in _SAID for s in (CREDIT_CHINA, GSXT)),
+        statuses[GSXT].c.fact_id,
+    ).select_from(joined)
+    said = {s: sa.func.coalesce(a.c.status, RecordStatus.PUBLISHED) for s, a in statuses.items()}
+    connection.execute(
+        candidates.insert().from_select(
+            [c.name for c in candidates.columns], query.where(_may_disagree(record, said, day))
+        )
+    )
 
 
 def _may_disagree(
     record: sa.Table, said: dict[str, sa.ColumnElement], day: date
 ) -> sa.ColumnElement[bool]:
-    """Where the three may disagree, as SQL: most touched records agree and stay in the database.
+    """Where the three may disagree, as SQL: most touched records agree and stay out.
 
-    The same conditions as ``Comparison`` (which decides), loosened: this only narrows what is read.
+    The same conditions as ``_classify`` (which decides), loosened: this only narrows what is
+    copied.
     """
     repaired, published = RecordStatus.REPAIRED, RecordStatus.PUBLISHED
     cc, gsxt = said[CREDIT_CHINA], said[GSXT]
@@ -122,220 +265,205 @@ def _may_disagree(
     )
 
 
-def unknown_facts(connection: sa.Connection) -> pd.DataFrame:
-    """Repairs of records the platform does not hold (latest word per system and case)."""
-    query = sa.select(
-        repair_fact.c.id.label("fact_id"),
-        repair_fact.c.system,
-        repair_fact.c.kind,
-        repair_fact.c.document_no,
-        repair_fact.c.subject_name,
-        sa.func.coalesce(repair_fact.c.credit_code, masked_id_sql(repair_fact.c.id_number)).label(
-            "subject_id"
-        ),
-        repair_fact.c.authority_name,
-        repair_fact.c.decided_at,
-    ).where(repair_fact.c.record_key.is_(None), repair_fact.c.decision == "repaired")
-    return pd.DataFrame(connection.execute(query).mappings().all())
+def _system_name(system: sa.ColumnElement) -> sa.ColumnElement[str]:
+    return sa.case(SYSTEM_NAMES, value=system, else_=sa.null())
 
 
-def _finding(rows: pd.DataFrame, finding_class: str, **columns: object) -> pd.DataFrame:
-    frame = pd.DataFrame(
-        {
-            "finding_class": finding_class,
-            "record_key": rows.get("record_key"),
-            "fact_id": rows.get("fact_id"),
-            "kind": rows["kind"],
-            "document_no": rows["document_no"],
-            "subject_name": rows["subject_name"],
-            "subject_id": rows["subject_id"],
-            **columns,
-        },
-        index=rows.index,
-    )
-    ref = frame["record_key"] if "record_key" in rows else "fact" + rows["fact_id"].astype(str)
-    frame["finding_key"] = finding_class + ":" + ref
-    return frame
+class _Candidates:
+    """The candidate table with the conditions of the comparison, as SQL over its columns."""
 
-
-def _date_of(stamp: pd.Series) -> pd.Series:
-    return pd.to_datetime(stamp, utc=True).dt.tz_convert("Asia/Shanghai").dt.date
-
-
-class Comparison:
-    """What one day's comparison found, and what to do about it.
-
-    Attributes:
-        findings: one row per finding (``FINDING_COLUMNS``); ``resolved`` where today's action
-            settles it.
-        pushes: repairs to push to the system that lags: ``fact_id``, ``target_system``.
-        changes: platform status changes for ``hub.changes.apply_status_changes``.
-    """
-
-    def __init__(self, records: pd.DataFrame, unknown: pd.DataFrame, day: date) -> None:
-        findings: list[pd.DataFrame] = []
-        pushes: list[pd.DataFrame] = []
-        changes: list[pd.DataFrame] = []
-        if not records.empty:
-            self._compare(records, day, findings, pushes, changes)
-        if not unknown.empty:
-            system = unknown["system"].map(SYSTEM_NAMES)
-            findings.append(
-                _finding(
-                    unknown,
-                    UNKNOWN_RECORD,
-                    responsible=unknown["authority_name"].fillna("未知决定机关"),
-                    detail=system + "已修复，平台未归集该信息",
-                    action=None,
-                    resolved=False,
-                )
-            )
-        self.findings = (
-            pd.concat(findings, ignore_index=True)[list(FINDING_COLUMNS)]
-            if findings
-            else pd.DataFrame(columns=FINDING_COLUMNS)
+    def __init__(self, table: sa.Table, day: date) -> None:
+        c = table.c
+        self.table, self.day = table, day
+        repaired = RecordStatus.REPAIRED
+        self.cc = sa.func.coalesce(c[f"{CREDIT_CHINA}_status"], "") == repaired
+        self.gsxt = sa.func.coalesce(c[f"{GSXT}_status"], "") == repaired
+        self.by_gsxt = c.system == GSXT
+        by_cc = c.system != GSXT
+        self.owner_repaired = sa.or_(sa.and_(self.by_gsxt, self.gsxt), sa.and_(by_cc, self.cc))
+        self.owner_said = sa.or_(
+            sa.and_(self.by_gsxt, c[f"{GSXT}_status"].is_not(None)),
+            sa.and_(by_cc, c[f"{CREDIT_CHINA}_status"].is_not(None)),
         )
-        self.pushes = (
-            pd.concat(pushes, ignore_index=True)
-            if pushes
-            else pd.DataFrame(columns=["fact_id", "target_system"])
+        self.owner_decided_at = sa.case(
+            (self.by_gsxt, c[f"{GSXT}_decided_at"]), else_=c[f"{CREDIT_CHINA}_decided_at"]
         )
-        self.changes = pd.concat(changes, ignore_index=True) if changes else pd.DataFrame()
+        self.published = c.status == RecordStatus.PUBLISHED
+        self.repaired = c.status == RecordStatus.REPAIRED
+        self.unconfirmed = sa.and_(self.repaired, ~self.cc, ~self.gsxt)
+        self.expired = sa.and_(self.published, ~self.owner_repaired, c.publicity_max_end <= day)
 
-    @staticmethod
-    def _compare(
-        records: pd.DataFrame,
-        day: date,
-        findings: list[pd.DataFrame],
-        pushes: list[pd.DataFrame],
-        changes: list[pd.DataFrame],
-    ) -> None:
-        cc = records[f"{CREDIT_CHINA}_status"] == RecordStatus.REPAIRED
-        gx = records[f"{GSXT}_status"] == RecordStatus.REPAIRED
-        by_gsxt = records["responsible_system"].fillna(CREDIT_CHINA) == GSXT
-        responsible_repaired = np.where(by_gsxt, gx, cc)
-        responsible_said = np.where(
-            by_gsxt, records[f"{GSXT}_status"].notna(), records[f"{CREDIT_CHINA}_status"].notna()
-        )
-        published = records["status"] == RecordStatus.PUBLISHED
-        repaired = records["status"] == RecordStatus.REPAIRED
+    def finding(
+        self,
+        finding_class: str,
+        where: sa.ColumnElement[bool],
+        *,
+        responsible: sa.ColumnElement | str,
+        detail: sa.ColumnElement | str,
+        action: str | None,
+        resolved: bool,
+    ) -> sa.Select:
+        """The findings of one class among the candidates, in ``FINDING_COLUMNS`` order."""
+        c = self.table.c
+        return sa.select(
+            sa.literal(f"{finding_class}:") + c.record_key,
+            sa.literal(finding_class),
+            c.record_key,
+            sa.null(),
+            c.kind,
+            c.document_no,
+            c.subject_name,
+            c.subject_id,
+            _value(responsible),
+            _value(detail),
+            sa.literal(action, type_=sa.Text) if action else sa.null(),
+            sa.literal(resolved),
+        ).where(where)
 
+    def change(
+        self,
+        where: sa.ColumnElement[bool],
+        new_status: RecordStatus,
+        *,
+        reason: sa.ColumnElement | str,
+        decided_by: sa.ColumnElement | str,
+        effective: sa.ColumnElement,
+    ) -> sa.Select:
+        """Status changes among the candidates, in ``hub.changes.CHANGE_COLUMNS`` order."""
+        c = self.table.c
+        return sa.select(
+            c.record_key,
+            c.kind,
+            sa.literal(str(new_status)),
+            _value(reason),
+            _value(decided_by),
+            effective,
+        ).where(where)
+
+
+def _value(value: sa.ColumnElement | str) -> sa.ColumnElement:
+    return sa.literal(value) if isinstance(value, str) else value
+
+
+def _local_date(connection: sa.Connection, stamp: sa.ColumnElement) -> sa.ColumnElement:
+    """The day in Shanghai of an instant."""
+    if connection.dialect.name == "postgresql":
+        return sa.cast(sa.func.timezone("Asia/Shanghai", stamp), sa.Date)
+    # SQLite keeps the wall time it was given, read as UTC; Shanghai has been UTC+8 since 1991.
+    return sa.func.date(stamp, "+8 hours", type_=sa.Date)
+
+
+def _classify(connection: sa.Connection, c: _Candidates, comparison: Comparison) -> None:
+    """Write each class's findings, the pushes and the platform's status changes."""
+    columns = c.table.c
+    system = _system_name(columns.system)
+    findings = (
         # GSXT repaired a market-supervision record; Credit China has not: push it there.
-        only_gsxt = by_gsxt & gx & ~cc
-        rows = records[only_gsxt]
-        findings.append(
-            _finding(
-                rows,
-                REPAIRED_IN_ONE_SYSTEM,
-                responsible=SYSTEM_NAMES[CREDIT_CHINA],
-                detail="国家企业信用信息公示系统已修复，信用中国未修复",
-                action="已推送信用中国",
-                resolved=False,
-            )
-        )
-        pushes.append(
-            pd.DataFrame({"fact_id": rows[f"{GSXT}_fact_id"], "target_system": CREDIT_CHINA})
-        )
+        c.finding(
+            REPAIRED_IN_ONE_SYSTEM,
+            sa.and_(c.by_gsxt, c.gsxt, ~c.cc),
+            responsible=SYSTEM_NAMES[CREDIT_CHINA],
+            detail="国家企业信用信息公示系统已修复，信用中国未修复",
+            action="已推送信用中国",
+            resolved=False,
+        ),
         # Credit China shows a market-supervision record repaired that GSXT has not: the deciding
         # department must repair it in GSXT (谁认定、谁修复); nothing is pushed on its behalf.
-        rows = records[by_gsxt & cc & ~gx]
-        findings.append(
-            _finding(
-                rows,
-                REPAIRED_IN_ONE_SYSTEM,
-                responsible=rows["authority_name"],
-                detail="信用中国已修复，国家企业信用信息公示系统未修复（应由决定机关在该系统修复）",
-                action=None,
-                resolved=False,
-            )
-        )
+        c.finding(
+            REPAIRED_IN_ONE_SYSTEM,
+            sa.and_(c.by_gsxt, c.cc, ~c.gsxt),
+            responsible=columns.authority_name,
+            detail="信用中国已修复，国家企业信用信息公示系统未修复（应由决定机关在该系统修复）",
+            action=None,
+            resolved=False,
+        ),
         # The system that repairs the record has repaired it; the platform still publishes it.
-        rows = records[published & responsible_repaired]
-        system = rows["responsible_system"].fillna(CREDIT_CHINA)
-        decided = np.where(
-            system == GSXT, rows[f"{GSXT}_decided_at"], rows[f"{CREDIT_CHINA}_decided_at"]
-        )
-        findings.append(
-            _finding(
-                rows,
-                REPAIRED_STILL_PUBLISHED,
-                responsible=PLATFORM,
-                detail=system.map(SYSTEM_NAMES) + "已修复，平台仍在公示",
-                action="平台已标记为已修复并通知下游",
-                resolved=True,
-            )
-        )
-        changes.append(
-            pd.DataFrame(
-                {
-                    "record_key": rows["record_key"],
-                    "kind": rows["kind"],
-                    "new_status": str(RecordStatus.REPAIRED),
-                    "reason": system.map(SYSTEM_NAMES) + "已修复",
-                    "decided_by": system,
-                    "effective_date": _date_of(pd.Series(decided, index=rows.index)),
-                }
-            )
-        )
+        c.finding(
+            REPAIRED_STILL_PUBLISHED,
+            sa.and_(c.published, c.owner_repaired),
+            responsible=PLATFORM,
+            detail=system + "已修复，平台仍在公示",
+            action="平台已标记为已修复并通知下游",
+            resolved=True,
+        ),
         # The platform shows a repair no system confirms. If the repairing system took its
         # repair back, the record is published again; otherwise the decider must repair it.
-        unconfirmed = repaired & ~cc & ~gx
-        rows = records[unconfirmed & responsible_said]
-        findings.append(
-            _finding(
-                rows,
-                PLATFORM_REPAIRED_UNCONFIRMED,
-                responsible=PLATFORM,
-                detail=rows["responsible_system"].map(SYSTEM_NAMES) + "已撤销修复，平台恢复公示",
-                action="平台已恢复公示并通知下游",
-                resolved=True,
-            )
-        )
-        changes.append(
-            pd.DataFrame(
-                {
-                    "record_key": rows["record_key"],
-                    "kind": rows["kind"],
-                    "new_status": str(RecordStatus.PUBLISHED),
-                    "reason": rows["responsible_system"].map(SYSTEM_NAMES) + "撤销修复",
-                    "decided_by": rows["responsible_system"],
-                    "effective_date": day,
-                }
-            )
-        )
-        rows = records[unconfirmed & ~responsible_said]
-        findings.append(
-            _finding(
-                rows,
-                PLATFORM_REPAIRED_UNCONFIRMED,
-                responsible=rows["authority_name"],
-                detail="平台已修复，信用中国与国家企业信用信息公示系统均无修复结果",
-                action=None,
-                resolved=False,
-            )
-        )
+        c.finding(
+            PLATFORM_REPAIRED_UNCONFIRMED,
+            sa.and_(c.unconfirmed, c.owner_said),
+            responsible=PLATFORM,
+            detail=system + "已撤销修复，平台恢复公示",
+            action="平台已恢复公示并通知下游",
+            resolved=True,
+        ),
+        c.finding(
+            PLATFORM_REPAIRED_UNCONFIRMED,
+            sa.and_(c.unconfirmed, ~c.owner_said),
+            responsible=columns.authority_name,
+            detail="平台已修复，信用中国与国家企业信用信息公示系统均无修复结果",
+            action=None,
+            resolved=False,
+        ),
         # Publicity has run its full term: it stops by itself.
-        max_end = pd.to_datetime(records["publicity_max_end"])
-        rows = records[published & ~responsible_repaired & (max_end <= pd.Timestamp(day))]
-        findings.append(
-            _finding(
-                rows,
-                EXPIRED_STILL_PUBLISHED,
-                responsible=PLATFORM,
-                detail="最长公示期已于" + rows["publicity_max_end"].astype(str) + "届满",
-                action="平台已停止公示并通知下游",
-                resolved=True,
-            )
-        )
-        changes.append(
-            pd.DataFrame(
-                {
-                    "record_key": rows["record_key"],
-                    "kind": rows["kind"],
-                    "new_status": str(RecordStatus.EXPIRED),
-                    "reason": "最长公示期届满",
-                    "decided_by": "platform",
-                    "effective_date": pd.to_datetime(rows["publicity_max_end"]).dt.date,
-                }
-            )
-        )
+        c.finding(
+            EXPIRED_STILL_PUBLISHED,
+            c.expired,
+            responsible=PLATFORM,
+            detail="最长公示期已于" + sa.cast(columns.publicity_max_end, sa.String) + "届满",
+            action="平台已停止公示并通知下游",
+            resolved=True,
+        ),
+    )
+    for query in findings:
+        connection.execute(comparison.findings.insert().from_select(list(FINDING_COLUMNS), query))
+    changes = (
+        c.change(
+            sa.and_(c.published, c.owner_repaired),
+            RecordStatus.REPAIRED,
+            reason=system + "已修复",
+            decided_by=columns.system,
+            effective=_local_date(connection, c.owner_decided_at),
+        ),
+        c.change(
+            sa.and_(c.unconfirmed, c.owner_said),
+            RecordStatus.PUBLISHED,
+            reason=system + "撤销修复",
+            decided_by=columns.system,
+            effective=sa.literal(c.day, type_=sa.Date),
+        ),
+        c.change(
+            c.expired,
+            RecordStatus.EXPIRED,
+            reason="最长公示期届满",
+            decided_by="platform",
+            effective=columns.publicity_max_end,
+        ),
+    )
+    change_columns = [col.name for col in comparison.changes.columns]
+    for query in changes:
+        connection.execute(comparison.changes.insert().from_select(change_columns, query))
+    lagging = sa.select(columns[f"{GSXT}_fact_id"], sa.literal(CREDIT_CHINA)).where(
+        c.by_gsxt, c.gsxt, ~c.cc
+    )
+    connection.execute(
+        comparison.pushes.insert().from_select(["fact_id", "target_system"], lagging)
+    )
+
+
+def _unknown_facts() -> sa.Select:
+    """Findings for repairs of records the platform does not hold, in ``FINDING_COLUMNS`` order."""
+    f = repair_fact.c
+    return sa.select(
+        sa.literal(f"{UNKNOWN_RECORD}:fact") + sa.cast(f.id, sa.String),
+        sa.literal(UNKNOWN_RECORD),
+        sa.null(),
+        f.id,
+        f.kind,
+        f.document_no,
+        f.subject_name,
+        sa.func.coalesce(f.credit_code, masked_id_sql(f.id_number)),
+        sa.func.coalesce(f.authority_name, "未知决定机关"),
+        _system_name(f.system) + "已修复，平台未归集该信息",
+        sa.null(),
+        sa.literal(False),
+    ).where(f.record_key.is_(None), f.decision == "repaired")

@@ -9,46 +9,31 @@ from __future__ import annotations
 
 from datetime import date
 
-import pandas as pd
 import sqlalchemy as sa
 
 from hub.reconcile.compare import FINDING_COLUMNS
-from hub.store.bulk import insert_frame
 from hub.store.reconcile_schema import reconcile_finding
 
 _STAGED = tuple(c for c in FINDING_COLUMNS if c != "resolved")
 
 
-def _staging(connection: sa.Connection) -> sa.Table:
-    staging = sa.Table(
-        "staging_finding",
-        sa.MetaData(),
-        *(
-            sa.Column(c, reconcile_finding.c[c].type, primary_key=c == "finding_key")
-            for c in _STAGED
-        ),
-        sa.Column("resolved", sa.Boolean),
-        prefixes=["TEMPORARY"],
-    )
-    staging.drop(connection, checkfirst=True)
-    staging.create(connection)
-    return staging
-
-
 def record_findings(
-    connection: sa.Connection, found: pd.DataFrame, day: date, run_id: int
+    connection: sa.Connection, staging: sa.Table, day: date, run_id: int
 ) -> dict[str, int]:
     """Open, carry forward and resolve findings for ``day``; return what moved.
+
+    Args:
+        connection: a connection in the caller's transaction.
+        staging: the day's findings (``Comparison.findings``); those already recorded are
+            deleted from it.
+        day: the day compared.
+        run_id: the run that found them.
 
     Returns:
         ``opened`` (new findings still open), ``settled`` (found and settled by today's action),
         ``resolved`` (open findings no longer seen) and ``open`` (open after today).
     """
     f = reconcile_finding
-    staging = _staging(connection)
-    # Plain objects: Arrow-backed strings here have come out of the CSV encoder garbled.
-    rows = found[[*_STAGED, "resolved"]].astype({"fact_id": "Int64"}).astype(object)
-    insert_frame(connection, staging, rows.where(rows.notna(), None))
     is_open = f.c.resolved_on.is_(None)
     seen = sa.exists().where(staging.c.finding_key == f.c.finding_key)
     connection.execute(f.update().values(last_seen=day).where(is_open, seen))
@@ -71,7 +56,6 @@ def record_findings(
     )
     columns = [*_STAGED, "first_seen", "last_seen", "resolved_on", "run_id"]
     connection.execute(f.insert().from_select(columns, new))
-    staging.drop(connection)
     this_run = sa.select(sa.func.count()).where(f.c.run_id == run_id, f.c.first_seen == day)
     return {
         "opened": int(connection.scalar(this_run.where(is_open))),

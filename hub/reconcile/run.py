@@ -3,9 +3,10 @@
 1. Fetch each system's repair facts since its cursor into the ledger (one transaction per
    system, cursor included); a system that cannot be read is reported and the others go on.
 2. Compute publicity periods for records that have none yet (new or corrected ones).
-3. Compare the platform with both systems (``compare``), push repairs to the system that lags
-   (once per fact and system), and in one transaction: move platform statuses (which writes the
-   outbox for the fan-out), record pushes and findings, and close the run with its figures.
+3. Compare the platform with both systems (``compare``, in SQL, into temporary tables of one
+   session), push repairs to the system that lags (once per fact and system), and in one
+   transaction: move platform statuses (which writes the outbox for the fan-out), record pushes
+   and findings, and close the run with its figures.
 
 Rerunning a day finds the same state and changes nothing.
 """
@@ -23,17 +24,19 @@ from datetime import date
 import pandas as pd
 import sqlalchemy as sa
 
+from connectors.repair_systems import FACT_COLUMNS
 from hub import clock
-from hub.changes import apply_status_changes
-from hub.ledger import append_facts, match_records, refresh_system_status
+from hub.changes import apply_staged_changes
+from hub.ledger import append_facts, mark_pending, update_ledger
 from hub.model import RecordKind
 from hub.publicity import publicity_of
-from hub.reconcile.compare import Comparison, candidates, unknown_facts
+from hub.reconcile.compare import compare
 from hub.reconcile.findings import record_findings
 from hub.reconcile.systems import SYSTEMS, RepairSystems
 from hub.store.bulk import insert_frame
 from hub.store.db import make_engine
 from hub.store.reconcile_schema import (
+    reconcile_pending,
     reconcile_run,
     repair_fact,
     repair_feed_cursor,
@@ -50,7 +53,6 @@ _PUBLICITY_INPUTS = (
     "source_department",
 )
 _PENALTY_INPUTS = ("penalty_categories", "violation_type", "legal_basis")
-_CHUNK = 10_000  # ids per IN list: drivers cap the parameters of one statement
 
 
 @dataclass
@@ -167,43 +169,41 @@ def _write_periods(connection: sa.Connection, record: sa.Table, periods: pd.Data
         .values({c: staging.c[c] for c in PUBLICITY_COLUMNS})
         .where(record.c.record_key == staging.c.record_key)
     )
+    mark_pending(connection, sa.select(staging.c.record_key))
     staging.drop(connection)
 
 
+def _due_pushes(connection: sa.Connection, pushes: sa.Table) -> pd.DataFrame:
+    """The facts to push and where (``target_system``): those not pushed there before."""
+    done = sa.exists().where(
+        repair_push.c.fact_id == pushes.c.fact_id,
+        repair_push.c.target_system == pushes.c.target_system,
+    )
+    query = (
+        sa.select(
+            pushes.c.target_system,
+            repair_fact.c.id,
+            *(repair_fact.c[c] for c in FACT_COLUMNS),
+        )
+        .join(repair_fact, repair_fact.c.id == pushes.c.fact_id)
+        .where(~done)
+        .order_by(repair_fact.c.id)
+    )
+    rows = connection.execute(query)
+    return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
+
+
 def _push(
-    engine: sa.Engine, systems: RepairSystems, pushes: pd.DataFrame, summary: ReconcileSummary
+    connection: sa.Connection,
+    systems: RepairSystems,
+    pushes: sa.Table,
+    summary: ReconcileSummary,
 ) -> pd.DataFrame:
     """Push each lagging repair once; return the push rows to record."""
-    if pushes.empty:
-        return pd.DataFrame()
-    with engine.connect() as connection:
-        done = pd.DataFrame(
-            connection.execute(sa.select(repair_push.c.fact_id, repair_push.c.target_system))
-            .mappings()
-            .all(),
-            columns=["fact_id", "target_system"],
-        )
-        due = pushes.merge(done, how="left", indicator=True)
-        due = due[due["_merge"] == "left_only"].drop(columns="_merge")
-        if due.empty:
-            return pd.DataFrame()
-        ids = due["fact_id"].astype(int).tolist()
-        facts = pd.concat(
-            [
-                pd.DataFrame(
-                    connection.execute(
-                        sa.select(repair_fact).where(repair_fact.c.id.in_(ids[i : i + _CHUNK]))
-                    )
-                    .mappings()
-                    .all()
-                )
-                for i in range(0, len(ids), _CHUNK)
-            ],
-            ignore_index=True,
-        )
+    due = _due_pushes(connection, pushes)
     recorded = []
-    for target, of_target in due.groupby("target_system"):
-        batch = facts[facts["id"].isin(of_target["fact_id"])]
+    for target, batch in due.groupby("target_system"):
+        batch = batch.drop(columns="target_system").reset_index(drop=True)
         pushed_at = clock.now()
         try:
             outcome = systems.push(str(target), batch)
@@ -228,6 +228,13 @@ def _push(
     return pd.concat(recorded, ignore_index=True) if recorded else pd.DataFrame()
 
 
+def _counts(connection: sa.Connection, column: sa.Column) -> dict[str, int]:
+    rows = connection.execute(
+        sa.select(column, sa.func.count()).group_by(column).order_by(column)
+    ).all()
+    return {value: int(count) for value, count in rows}
+
+
 def reconcile_day(
     day: date, *, engine: sa.Engine | None = None, systems: RepairSystems | None = None
 ) -> ReconcileSummary:
@@ -241,32 +248,35 @@ def reconcile_day(
         with step("fetch"):
             _fetch(engine, systems, summary)
         with step("ledger"), engine.begin() as connection:
-            summary.unmatched_facts = match_records(connection)
-            refresh_system_status(connection)
+            summary.unmatched_facts = update_ledger(connection)
         with step("publicity"), engine.begin() as connection:
             summary.periods_computed = compute_periods(connection)
-        with step("compare"), engine.connect() as connection:
-            comparison = Comparison(candidates(connection, day), unknown_facts(connection), day)
-        with step("push"):
-            pushed = _push(engine, systems, comparison.pushes, summary)
-        with engine.begin() as connection:
-            with step("changes"):
-                if not pushed.empty:
-                    insert_frame(connection, repair_push, pushed)
-                if not comparison.changes.empty:
-                    apply_status_changes(connection, comparison.changes, run_id=summary.run_id)
-                    summary.status_changes = (
-                        comparison.changes["new_status"].value_counts().sort_index().to_dict()
+        # One session from here on: the comparison's temporary tables live in it.
+        with engine.connect() as connection:
+            with step("compare"):
+                comparison = compare(connection, day)
+                summary.findings_by_class = _counts(connection, comparison.findings.c.finding_class)
+                summary.status_changes = _counts(connection, comparison.changes.c.new_status)
+                connection.commit()
+            with step("push"):
+                pushed = _push(connection, systems, comparison.pushes, summary)
+                connection.commit()
+            with connection.begin():
+                with step("changes"):
+                    if not pushed.empty:
+                        insert_frame(connection, repair_push, pushed)
+                    if summary.status_changes:
+                        apply_staged_changes(connection, comparison.changes, run_id=summary.run_id)
+                with step("findings"):
+                    summary.findings = record_findings(
+                        connection, comparison.findings, day, summary.run_id
                     )
-            with step("findings"):
-                summary.findings = record_findings(
-                    connection, comparison.findings, day, summary.run_id
-                )
-            summary.findings_by_class = (
-                comparison.findings["finding_class"].value_counts().sort_index().to_dict()
-            )
-            summary.status = "partial" if summary.errors else "succeeded"
-            _close_run(connection, summary)
+                summary.status = "partial" if summary.errors else "succeeded"
+                # Compared: what was pending is no longer, and the next run starts after this.
+                connection.execute(reconcile_pending.delete())
+                _close_run(connection, summary, comparison.watermark)
+            with connection.begin():
+                comparison.drop(connection)
         log.info("reconcile run=%s day=%s seconds=%s", summary.run_id, day, summary.seconds)
     except Exception as exc:
         summary.status = "failed"
@@ -280,11 +290,14 @@ def reconcile_day(
     return summary
 
 
-def _close_run(connection: sa.Connection, summary: ReconcileSummary) -> None:
+def _close_run(
+    connection: sa.Connection, summary: ReconcileSummary, watermark: int | None = None
+) -> None:
     connection.execute(
         reconcile_run.update()
         .values(
             status=summary.status,
+            status_change_watermark=watermark,
             finished_at=clock.now(),
             figures=json.dumps(summary.as_dict(), ensure_ascii=False, default=str),
             error="; ".join(summary.errors) or None,

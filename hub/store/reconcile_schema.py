@@ -72,7 +72,20 @@ reconcile_run = sa.Table(
     sa.Column("finished_at", Timestamp),
     sa.Column("figures", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column(
+        "status_change_watermark",
+        sa.BigInteger,
+        comment="the last status_change id when the run compared; NULL if it did not finish",
+    ),
     comment="One daily reconciliation: its figures (JSON) or why it failed.",
+)
+
+reconcile_pending = sa.Table(
+    "reconcile_pending",
+    metadata,
+    sa.Column("record_key", RecordKey, primary_key=True),
+    comment="Records whose system status or publicity period changed since the last finished "
+    "comparison; the next run compares them and empties the table.",
 )
 
 reconcile_finding = sa.Table(
@@ -95,6 +108,12 @@ reconcile_finding = sa.Table(
     sa.Column("resolved_on", sa.Date),
     sa.Column("run_id", sa.Integer, nullable=False),
     sa.Index("ix_reconcile_finding_open", "finding_key", "resolved_on"),
+    sa.Index(
+        "ix_reconcile_finding_open_record",
+        "record_key",
+        postgresql_where=sa.text("resolved_on IS NULL"),
+        sqlite_where=sa.text("resolved_on IS NULL"),
+    ),
     comment="What the reconciliation found, whose move it is, and since when; one open row per "
     "finding_key (class and record or fact) until it is resolved.",
 )

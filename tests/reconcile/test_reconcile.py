@@ -228,3 +228,43 @@ def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monke
     assert "33010619850312421X" not in result.output
     assert missing.exit_code == 1
     assert "no record of 91330000000000000X" in missing.output
+
+
+@pytest.mark.integration
+def test_a_later_run_compares_what_moved_since_including_moves_made_elsewhere(
+    platform, systems
+) -> None:
+    from hub.changes import apply_status_changes
+    from hub.store.reconcile_schema import reconcile_pending, reconcile_run
+
+    reconcile_day(DAY, engine=platform, systems=systems)
+    # A department marks a record repaired on the platform itself; no system has a word on it.
+    moved = pd.DataFrame(
+        {
+            "record_key": [RECORDS["untouched"]["record_key"]],
+            "kind": "penalty",
+            "new_status": "repaired",
+            "reason": "决定机关撤销",
+            "decided_by": ENVIRONMENT,
+            "effective_date": DAY,
+        }
+    )
+    with platform.begin() as connection:
+        apply_status_changes(connection, moved)
+    next_day = date(2026, 11, 23)
+
+    summary = reconcile_day(next_day, engine=platform, systems=systems)
+
+    found = _findings(platform)
+    new = found[found["first_seen"] == next_day]
+    assert new[["finding_class", "document_no", "responsible"]].values.tolist() == [
+        ["platform_repaired_unconfirmed", "文号〔2026〕8号", ENVIRONMENT]
+    ]
+    assert summary.findings["resolved"] == 0
+    with platform.connect() as connection:
+        watermarks = connection.scalars(
+            sa.select(reconcile_run.c.status_change_watermark).order_by(reconcile_run.c.id)
+        ).all()
+        pending = connection.scalar(sa.select(sa.func.count()).select_from(reconcile_pending))
+    # Each run compares the moves after the previous one's watermark: its own five, then one.
+    assert watermarks == [0, 6] and pending == 0
