@@ -23,6 +23,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import statistics
 import sys
 import time
@@ -141,7 +142,7 @@ def figures(rehearsal: Rehearsal, seconds: float, report: dict | None) -> dict[s
     return {
         "options": {k: str(v) for k, v in vars(rehearsal.options).items()},
         "sources": {a.source_id: len(a.departments) or 1 for a in rehearsal.agencies},
-        "faults": rehearsal.plan.as_dict(rehearsal.options.start),
+        "faults": rehearsal.plan.as_dict(rehearsal.options.start, rehearsal.options.down_receiver),
         "totals": _totals(rehearsal),
         "day_seconds_first_days": _mean_seconds(days[:edge]),
         "day_seconds_last_days": _mean_seconds(days[-edge:]),
@@ -190,6 +191,7 @@ def _progress(figures: DayFigures) -> None:
         f"{figures.day} records {figures.records:>5} store {figures.store_records:>9,} "
         f"{sum(figures.seconds.values()):6.2f} s "
         + " ".join(f"{s} {figures.seconds[s]:.2f}" for s in STEPS)
+        + f" (reconcile: {figures.reconcile.get('seconds')})"
         + failures,
         flush=True,
     )
@@ -198,6 +200,8 @@ def _progress(figures: DayFigures) -> None:
 def main(argv: list[str] | None = None) -> int:
     """Run the rehearsal and its audit; 1 if any check fails."""
     args = _arguments(argv)
+    # A stopped run still drops its throwaway database (the finally clause below).
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     options = Options(
         days=args.days,
         departments=args.departments,

@@ -50,7 +50,6 @@ from sandbox.services import ProvinceServices, serve_province
 
 STEPS = ("deliver", "decide", "collect", "reconcile", "fanout", "publish")
 DOWN_SOURCE = "prov_health_penalty_api"
-DOWN_RECEIVER = "hangzhou"
 TRUNCATED_SOURCE = "prov_transport_penalty_file"
 RESENT_SOURCE = "prov_penalty_exchange_db"
 RUN_HOUR = clock_time(1, 0)
@@ -67,6 +66,9 @@ class Options:
         records_per_day: new records per calendar day, on average.
         seed: the sandbox seed.
         start: the first day.
+        down_receiver: the push target that is down for a day.
+        retry_backoff_seconds: the HTTP retry backoff of the API sources and the push targets
+            (``None``: their own settings; tests shorten the down days' waits with it).
     """
 
     days: int = 365
@@ -74,6 +76,8 @@ class Options:
     records_per_day: int = 5500
     seed: int = 20260101
     start: date = date(2026, 1, 1)
+    down_receiver: str = "hangzhou"
+    retry_backoff_seconds: float | None = None
 
 
 @dataclass(frozen=True)
@@ -107,7 +111,7 @@ class FaultPlan:
             resent_to=resent_to,
         )
 
-    def as_dict(self, start: date) -> dict[str, Any]:
+    def as_dict(self, start: date, down_receiver: str) -> dict[str, Any]:
         """The plan with dates, for the figures."""
 
         def on(index: int) -> str:
@@ -115,7 +119,7 @@ class FaultPlan:
 
         return {
             "source_down": {"source": DOWN_SOURCE, "days": [on(i) for i in self.source_down]},
-            "receiver_down": {"target": DOWN_RECEIVER, "day": on(self.receiver_down)},
+            "receiver_down": {"target": down_receiver, "day": on(self.receiver_down)},
             "truncated_file": {
                 "source": TRUNCATED_SOURCE,
                 "day": on(self.truncated),
@@ -158,6 +162,7 @@ class DayFigures:
             "collect_failures": self.collect_failures,
             "source_seconds": self.source_seconds,
             "reconcile_status": self.reconcile.get("status"),
+            "reconcile_seconds": self.reconcile.get("seconds", {}),
             "status_changes": sum(self.reconcile.get("status_changes", {}).values()),
             "deliveries": self.deliveries,
             "delivery_problems": self.delivery_problems,
@@ -225,7 +230,9 @@ class Rehearsal:
 
     def __enter__(self) -> Rehearsal:
         sources_dir = self.workdir / "sources"
-        write_scale_sources(self.agencies, sources_dir)
+        backoff = self.options.retry_backoff_seconds
+        retry = {} if backoff is None else {"backoff_seconds": backoff}
+        write_scale_sources(self.agencies, sources_dir, retry)
         base = {
             "HUB_VAR_DIR": str(self.workdir / "var"),
             "HUB_SOURCES_DIR": str(sources_dir),
@@ -240,7 +247,10 @@ class Rehearsal:
         self.province = self._stack.enter_context(
             serve_province(self.config, agency_faults=no_random_faults)
         )
-        self._stack.enter_context(environment(self.province.connection_env()))
+        connections = self.province.connection_env() | self.province.receivers.connection_env(
+            **retry
+        )
+        self._stack.enter_context(environment(connections))
         retention = self.options.days + 2  # every set stays on disk for the audit
         self.publishing = replace(publish_settings(), retention_days=retention)
         return self
@@ -340,9 +350,10 @@ class Rehearsal:
     def _fan_out(self, index: int, figures: DayFigures) -> None:
         receivers = self.province.receivers
         down = index == self.plan.receiver_down
-        receivers.set_faults(DOWN_RECEIVER, mode="down" if down else "normal")
+        target = self.options.down_receiver
+        receivers.set_faults(target, mode="down" if down else "normal")
         run = fan_out(self.engine)
-        receivers.set_faults(DOWN_RECEIVER, mode="normal")
+        receivers.set_faults(target, mode="normal")
         figures.deliveries = run.delivered
         figures.delivery_problems = run.problems
         with receivers.lock:  # the rehearsal reads counts, not the request bodies kept for tests
