@@ -8,8 +8,8 @@ construction, so a day's work grows with repairs and expiries, not with the stor
 After the first run a day only looks again at what can have changed since the last finished
 comparison: the records pending comparison (``reconcile_pending``: a system's word or the
 publicity period changed), those whose status moved (``status_change`` past the last run's
-watermark), those with an open finding, and those whose publicity ends. Every other record agreed
-then and still does.
+watermark) and those whose publicity ends. Every other record compares as it did then: it agreed,
+or its open finding still stands and is carried forward.
 
 The comparison runs in the database, the same on PostgreSQL and SQLite: the records that may
 disagree are copied into a temporary table, and each class of finding, each status change and
@@ -27,7 +27,6 @@ from hub.changes import change_staging, masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.publicity import CREDIT_CHINA, GSXT
 from hub.store.reconcile_schema import (
-    reconcile_finding,
     reconcile_pending,
     reconcile_run,
     repair_fact,
@@ -134,6 +133,7 @@ class Comparison:
             settles it.
         pushes: repairs to push to the system that lags: ``fact_id``, ``target_system``.
         changes: platform status changes, for ``hub.changes.apply_staged_changes``.
+        compared: the keys of the records compared (``record_key``); None when every record was.
         watermark: the last ``status_change`` id when the comparison began; the next run looks
             at the moves after it.
     """
@@ -141,25 +141,36 @@ class Comparison:
     findings: sa.Table
     pushes: sa.Table
     changes: sa.Table
+    compared: sa.Table | None
     watermark: int
 
     def drop(self, connection: sa.Connection) -> None:
         """Drop the tables (a pooled connection outlives the run)."""
-        for table in (self.findings, self.pushes, self.changes):
-            table.drop(connection)
+        for table in (self.findings, self.pushes, self.changes, self.compared):
+            if table is not None:
+                table.drop(connection)
 
 
 def compare(connection: sa.Connection, day: date) -> Comparison:
     """Compare the three on ``day``: findings, pushes and changes, in temporary tables."""
     since = _last_watermark(connection)
     watermark = connection.scalar(sa.select(sa.func.max(status_change.c.id))) or 0
+    touched = _temporary(
+        connection, "reconcile_compared", sa.Column("record_key", RecordKey, primary_key=True)
+    )
+    keys = _everything(day) if since is None else _changed(day, since)
+    connection.execute(touched.insert().from_select(["record_key"], keys))
     candidates = _candidate_table(connection)
     for kind in RecordKind:
-        record = RECORD_TABLES[kind]
-        touched = _everything(record, day) if since is None else _changed(record, day, since)
-        _stage_candidates(connection, candidates, record, kind, touched.subquery(), day)
+        _stage_candidates(connection, candidates, RECORD_TABLES[kind], kind, touched, day)
+    if since is None:
+        touched.drop(connection)
     comparison = Comparison(
-        _finding_table(connection), _push_table(connection), change_staging(connection), watermark
+        _finding_table(connection),
+        _push_table(connection),
+        change_staging(connection),
+        None if since is None else touched,
+        watermark,
     )
     _classify(connection, _Candidates(candidates, day), comparison)
     connection.execute(
@@ -179,32 +190,33 @@ def _last_watermark(connection: sa.Connection) -> int | None:
     )
 
 
-def _expiring(record: sa.Table, day: date) -> sa.Select:
-    return sa.select(record.c.record_key).where(
-        record.c.status == RecordStatus.PUBLISHED, record.c.publicity_max_end <= day
-    )
+def _expiring(day: date) -> list[sa.Select]:
+    return [
+        sa.select(r.c.record_key).where(
+            r.c.status == RecordStatus.PUBLISHED, r.c.publicity_max_end <= day
+        )
+        for r in RECORD_TABLES.values()
+    ]
 
 
-def _everything(record: sa.Table, day: date) -> sa.CompoundSelect:
+def _everything(day: date) -> sa.CompoundSelect:
     """Every record that can disagree: left publicity, a system's word on it, or expiring."""
     return sa.union(
-        sa.select(record.c.record_key).where(record.c.status != RecordStatus.PUBLISHED),
-        sa.select(system_status.c.record_key).join(
-            record, record.c.record_key == system_status.c.record_key
+        *(
+            sa.select(r.c.record_key).where(r.c.status != RecordStatus.PUBLISHED)
+            for r in RECORD_TABLES.values()
         ),
-        _expiring(record, day),
+        sa.select(system_status.c.record_key),
+        *_expiring(day),
     )
 
 
-def _changed(record: sa.Table, day: date, since: int) -> sa.CompoundSelect:
+def _changed(day: date, since: int) -> sa.CompoundSelect:
     """The records that can have come to disagree since the comparison of watermark ``since``."""
     return sa.union(
         sa.select(reconcile_pending.c.record_key),
         sa.select(status_change.c.record_key).where(status_change.c.id > since),
-        sa.select(reconcile_finding.c.record_key).where(
-            reconcile_finding.c.resolved_on.is_(None), reconcile_finding.c.record_key.is_not(None)
-        ),
-        _expiring(record, day),
+        *_expiring(day),
     )
 
 
@@ -213,7 +225,7 @@ def _stage_candidates(
     candidates: sa.Table,
     record: sa.Table,
     kind: RecordKind,
-    touched: sa.Subquery,
+    touched: sa.Table,
     day: date,
 ) -> None:
     """Copy the ``touched`` records that may disagree on ``day``, the systems' words beside."""

@@ -18,7 +18,11 @@ _STAGED = tuple(c for c in FINDING_COLUMNS if c != "resolved")
 
 
 def record_findings(
-    connection: sa.Connection, staging: sa.Table, day: date, run_id: int
+    connection: sa.Connection,
+    staging: sa.Table,
+    day: date,
+    run_id: int,
+    compared: sa.Table | None = None,
 ) -> dict[str, int]:
     """Open, carry forward and resolve findings for ``day``; return what moved.
 
@@ -28,6 +32,8 @@ def record_findings(
             deleted from it.
         day: the day compared.
         run_id: the run that found them.
+        compared: the keys of the records compared (``Comparison.compared``); the open findings
+            of the others still stand and are seen again. None: every record was compared.
 
     Returns:
         ``opened`` (new findings still open), ``settled`` (found and settled by today's action),
@@ -36,7 +42,10 @@ def record_findings(
     f = reconcile_finding
     is_open = f.c.resolved_on.is_(None)
     seen = sa.exists().where(staging.c.finding_key == f.c.finding_key)
-    connection.execute(f.update().values(last_seen=day).where(is_open, seen))
+    if compared is not None:
+        not_compared = ~sa.exists().where(compared.c.record_key == f.c.record_key)
+        seen = sa.or_(seen, sa.and_(f.c.record_key.is_not(None), not_compared))
+    connection.execute(f.update().values(last_seen=day).where(is_open, f.c.last_seen != day, seen))
     gone = connection.execute(
         f.update().values(resolved_on=day).where(is_open, f.c.first_seen <= day, ~seen)
     ).rowcount

@@ -173,12 +173,15 @@ def _write_periods(connection: sa.Connection, record: sa.Table, periods: pd.Data
     staging.drop(connection)
 
 
-def _due_pushes(connection: sa.Connection, pushes: sa.Table) -> pd.DataFrame:
-    """The facts to push and where (``target_system``): those not pushed there before."""
-    done = sa.exists().where(
+def _pushed(pushes: sa.Table) -> sa.Exists:
+    return sa.exists().where(
         repair_push.c.fact_id == pushes.c.fact_id,
         repair_push.c.target_system == pushes.c.target_system,
     )
+
+
+def _due_pushes(connection: sa.Connection, pushes: sa.Table) -> pd.DataFrame:
+    """The facts to push and where (``target_system``): those not pushed there before."""
     query = (
         sa.select(
             pushes.c.target_system,
@@ -186,11 +189,20 @@ def _due_pushes(connection: sa.Connection, pushes: sa.Table) -> pd.DataFrame:
             *(repair_fact.c[c] for c in FACT_COLUMNS),
         )
         .join(repair_fact, repair_fact.c.id == pushes.c.fact_id)
-        .where(~done)
+        .where(~_pushed(pushes))
         .order_by(repair_fact.c.id)
     )
     rows = connection.execute(query)
     return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
+
+
+def _unpushed(pushes: sa.Table) -> sa.Select:
+    """The records of the pushes found today that are still not recorded as pushed."""
+    return (
+        sa.select(repair_fact.c.record_key)
+        .join(pushes, pushes.c.fact_id == repair_fact.c.id)
+        .where(~_pushed(pushes))
+    )
 
 
 def _push(
@@ -228,6 +240,23 @@ def _push(
     return pd.concat(recorded, ignore_index=True) if recorded else pd.DataFrame()
 
 
+@contextmanager
+def _session(engine: sa.Engine) -> Iterator[sa.Connection]:
+    """A connection for the comparison and its writes.
+
+    Without PostgreSQL's JIT: its cost model sees ten million rows behind each join and spends
+    seconds compiling statements that read a few thousand of them by index.
+    """
+    with engine.connect() as connection:
+        postgres = connection.dialect.name == "postgresql"
+        if postgres:
+            connection.exec_driver_sql("SET jit = off")
+        yield connection
+        if postgres:
+            connection.exec_driver_sql("RESET jit")
+            connection.commit()
+
+
 def _counts(connection: sa.Connection, column: sa.Column) -> dict[str, int]:
     rows = connection.execute(
         sa.select(column, sa.func.count()).group_by(column).order_by(column)
@@ -252,7 +281,7 @@ def reconcile_day(
         with step("publicity"), engine.begin() as connection:
             summary.periods_computed = compute_periods(connection)
         # One session from here on: the comparison's temporary tables live in it.
-        with engine.connect() as connection:
+        with _session(engine) as connection:
             with step("compare"):
                 comparison = compare(connection, day)
                 summary.findings_by_class = _counts(connection, comparison.findings.c.finding_class)
@@ -269,11 +298,13 @@ def reconcile_day(
                         apply_staged_changes(connection, comparison.changes, run_id=summary.run_id)
                 with step("findings"):
                     summary.findings = record_findings(
-                        connection, comparison.findings, day, summary.run_id
+                        connection, comparison.findings, day, summary.run_id, comparison.compared
                     )
                 summary.status = "partial" if summary.errors else "succeeded"
-                # Compared: what was pending is no longer, and the next run starts after this.
+                # Compared: what was pending is no longer, and the next run starts after this;
+                # but a push that failed is tried again, so its record stays pending.
                 connection.execute(reconcile_pending.delete())
+                mark_pending(connection, _unpushed(comparison.pushes))
                 _close_run(connection, summary, comparison.watermark)
             with connection.begin():
                 comparison.drop(connection)

@@ -268,3 +268,19 @@ def test_a_later_run_compares_what_moved_since_including_moves_made_elsewhere(
         pending = connection.scalar(sa.select(sa.func.count()).select_from(reconcile_pending))
     # Each run compares the moves after the previous one's watermark: its own five, then one.
     assert watermarks == [0, 6] and pending == 0
+
+
+@pytest.mark.integration
+def test_a_push_that_failed_is_tried_again_on_the_next_run(platform, systems) -> None:
+    def down(system, facts):
+        raise ConnectionError("Credit China answered 502")
+
+    systems.push = down
+    first = reconcile_day(DAY, engine=platform, systems=systems)
+    del systems.push  # the class's own push again
+    second = reconcile_day(date(2026, 11, 23), engine=platform, systems=systems)
+
+    assert first.errors == ["push to credit_china: Credit China answered 502"]
+    assert first.status == "partial" and second.status == "succeeded"
+    assert [p["document_no"] for p in systems.pushed["credit_china"]] == ["文号〔2026〕1号"]
+    assert second.pushed == {"credit_china": 1}
