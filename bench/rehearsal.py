@@ -26,6 +26,7 @@ import shutil
 import signal
 import statistics
 import sys
+import tempfile
 import time
 from datetime import date
 from pathlib import Path
@@ -94,11 +95,11 @@ def _totals(rehearsal: Rehearsal) -> dict[str, int]:
         "records_generated": sum(d.records for d in days),
         "rows_delivered": sum(d.rows for d in days),
         "raw_records": raw,
-        "canonical_records": days[-1].store_records,
+        "canonical_records": days[-1].store_records if days else 0,
         "quarantined_records": sum(b["quarantined"] for d in days for b in d.batches),
         "batches": sum(len(d.batches) + len(d.collect_failures) for d in days),
         "status_changes": changes,
-        "push_deliveries": sum(d.deliveries for d in days) + rehearsal.closing["deliveries"],
+        "push_deliveries": sum(d.deliveries for d in days) + rehearsal.closing.get("deliveries", 0),
         "delta_files": files,
     }
 
@@ -209,9 +210,8 @@ def main(argv: list[str] | None = None) -> int:
         seed=args.seed,
         start=args.start,
     )
-    workdir = OUT_DIR / "rehearsal"
-    shutil.rmtree(workdir, ignore_errors=True)
-    workdir.mkdir(parents=True)
+    OUT_DIR.mkdir(parents=True, exist_ok=True)
+    workdir = Path(tempfile.mkdtemp(prefix="rehearsal_", dir=OUT_DIR))  # one per run
     url, throwaway = (
         (args.database_url, None) if args.database_url else database_url("postgresql", workdir)
     )
@@ -219,7 +219,13 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     try:
         with Rehearsal(options, url, workdir) as rehearsal:
-            rehearsal.run(progress=_progress)
+            try:
+                rehearsal.run(progress=_progress)
+            except (KeyboardInterrupt, SystemExit):
+                # Stopped: keep the figures of the days run, marked as such, without an audit.
+                seconds = time.perf_counter() - started
+                _save(figures(rehearsal, seconds, None) | {"stopped": True}, args.out)
+                raise
             seconds = time.perf_counter() - started
             print("auditing…", flush=True)
             checks = audit(rehearsal)

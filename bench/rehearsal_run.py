@@ -3,9 +3,9 @@
 Each day D, with the platform clock (``hub.clock``) set to D+1 01:00 Asia/Shanghai, when the
 daily DAGs start: the sandbox delivers D, Credit China and GSXT decide D's repairs, every source
 is collected for D (one after the other: on the shared two cores, worker processes were
-slower), the repairs are reconciled, the
-outbox is pushed to the loopback receivers and D's delta files are published. The quality
-scorecard is not run per day (it is a report over the store, run by the caller at the end).
+slower), the repairs are reconciled, the outbox is pushed to the loopback receivers and D's delta
+files are published. The quality scorecard is not run per day (it is a report over the store,
+run by the caller at the end).
 After the last day comes one more morning: the fan-out runs again and the day after the last is
 published, so every change of the last reconciliation is in a delta file.
 
@@ -229,6 +229,14 @@ class Rehearsal:
         self.publishing: PublishSettings
 
     def __enter__(self) -> Rehearsal:
+        try:
+            self._start()
+        except BaseException:
+            self._stack.close()
+            raise
+        return self
+
+    def _start(self) -> None:
         sources_dir = self.workdir / "sources"
         backoff = self.options.retry_backoff_seconds
         retry = {} if backoff is None else {"backoff_seconds": backoff}
@@ -237,6 +245,7 @@ class Rehearsal:
             "HUB_VAR_DIR": str(self.workdir / "var"),
             "HUB_SOURCES_DIR": str(sources_dir),
             "HUB_DATABASE_URL": self.database_url,
+            clock.OFFSET_VARIABLE: "0",  # moved day by day, put back afterwards
         }
         self._stack.enter_context(environment(base))
         self._stack.enter_context(registered(self.agencies))
@@ -253,7 +262,6 @@ class Rehearsal:
         self._stack.enter_context(environment(connections))
         retention = self.options.days + 2  # every set stays on disk for the audit
         self.publishing = replace(publish_settings(), retention_days=retention)
-        return self
 
     def __exit__(self, *exc_info: object) -> None:
         self._stack.close()
