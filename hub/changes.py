@@ -92,6 +92,17 @@ def change_staging(connection: sa.Connection) -> sa.Table:
     return staging
 
 
+def analyze(connection: sa.Connection, table: sa.Table) -> None:
+    """Give the planner the statistics of a filled temporary table.
+
+    PostgreSQL's autovacuum never analyses temporary tables; without statistics the planner
+    guesses their size and may read ten million records for a few thousand changes, or probe
+    them one by one for a million.
+    """
+    if connection.dialect.name == "postgresql":
+        connection.exec_driver_sql(f"ANALYZE {table.name}")
+
+
 def _check_staged(connection: sa.Connection, staging: sa.Table) -> None:
     for column, known in (("new_status", RecordStatus), ("kind", RecordKind)):
         values = {str(v) for v in known}
@@ -153,6 +164,7 @@ def apply_staged_changes(
         ValueError: a status or kind in ``staging`` is unknown.
     """
     _check_staged(connection, staging)
+    analyze(connection, staging)
     before = connection.scalar(sa.select(sa.func.max(status_change.c.id)))
     for kind in RecordKind:
         _apply_kind(connection, kind, staging, run_id)

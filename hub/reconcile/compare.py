@@ -23,7 +23,7 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from hub.changes import change_staging, masked_id_sql
+from hub.changes import analyze, change_staging, masked_id_sql
 from hub.model import RecordKind, RecordStatus
 from hub.publicity import CREDIT_CHINA, GSXT
 from hub.store.reconcile_schema import (
@@ -134,8 +134,7 @@ class Comparison:
         pushes: repairs to push to the system that lags: ``fact_id``, ``target_system``.
         changes: platform status changes, for ``hub.changes.apply_staged_changes``.
         compared: the keys of the records compared (``record_key``); None when every record was.
-        watermark: the last ``status_change`` id when the comparison began; the next run looks
-            at the moves after it.
+        watermark: the last ``status_change`` id when the comparison began.
     """
 
     findings: sa.Table
@@ -160,6 +159,7 @@ def compare(connection: sa.Connection, day: date) -> Comparison:
     )
     keys = _everything(day) if since is None else _changed(day, since)
     connection.execute(touched.insert().from_select(["record_key"], keys))
+    analyze(connection, touched)
     candidates = _candidate_table(connection)
     for kind in RecordKind:
         _stage_candidates(connection, candidates, RECORD_TABLES[kind], kind, touched, day)
@@ -181,7 +181,7 @@ def compare(connection: sa.Connection, day: date) -> Comparison:
 
 
 def _last_watermark(connection: sa.Connection) -> int | None:
-    """The watermark of the last finished comparison; None before the first."""
+    """The last status change the last finished run took into account; None before the first."""
     return connection.scalar(
         sa.select(reconcile_run.c.status_change_watermark)
         .where(reconcile_run.c.status_change_watermark.is_not(None))

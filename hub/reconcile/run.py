@@ -30,7 +30,7 @@ from hub.changes import apply_staged_changes
 from hub.ledger import append_facts, mark_pending, update_ledger
 from hub.model import RecordKind
 from hub.publicity import publicity_of
-from hub.reconcile.compare import compare
+from hub.reconcile.compare import Comparison, compare
 from hub.reconcile.findings import record_findings
 from hub.reconcile.systems import SYSTEMS, RepairSystems
 from hub.store.bulk import insert_frame
@@ -42,7 +42,7 @@ from hub.store.reconcile_schema import (
     repair_feed_cursor,
     repair_push,
 )
-from hub.store.schema import PUBLICITY_COLUMNS, RECORD_TABLES
+from hub.store.schema import PUBLICITY_COLUMNS, RECORD_TABLES, status_change
 
 log = logging.getLogger(__name__)
 
@@ -196,6 +196,26 @@ def _due_pushes(connection: sa.Connection, pushes: sa.Table) -> pd.DataFrame:
     return pd.DataFrame(rows.fetchall(), columns=list(rows.keys()))
 
 
+def _hand_over(connection: sa.Connection, comparison: Comparison, run_id: int) -> None:
+    """Leave pending for the next run only what this one has not settled.
+
+    What was pending has been compared. The run's own status moves settle their records, so the
+    next run starts after them; but moves made elsewhere while it ran, and pushes that failed,
+    are compared again.
+    """
+    connection.execute(reconcile_pending.delete())
+    mark_pending(connection, _unpushed(comparison.pushes))
+    elsewhere = sa.select(status_change.c.record_key).where(
+        status_change.c.id > comparison.watermark,
+        sa.func.coalesce(status_change.c.run_id, -1) != run_id,
+    )
+    mark_pending(connection, elsewhere)
+
+
+def _last_change(connection: sa.Connection) -> int:
+    return connection.scalar(sa.select(sa.func.max(status_change.c.id))) or 0
+
+
 def _unpushed(pushes: sa.Table) -> sa.Select:
     """The records of the pushes found today that are still not recorded as pushed."""
     return (
@@ -301,11 +321,8 @@ def reconcile_day(
                         connection, comparison.findings, day, summary.run_id, comparison.compared
                     )
                 summary.status = "partial" if summary.errors else "succeeded"
-                # Compared: what was pending is no longer, and the next run starts after this;
-                # but a push that failed is tried again, so its record stays pending.
-                connection.execute(reconcile_pending.delete())
-                mark_pending(connection, _unpushed(comparison.pushes))
-                _close_run(connection, summary, comparison.watermark)
+                _hand_over(connection, comparison, summary.run_id)
+                _close_run(connection, summary, _last_change(connection))
             with connection.begin():
                 comparison.drop(connection)
         log.info("reconcile run=%s day=%s seconds=%s", summary.run_id, day, summary.seconds)

@@ -75,7 +75,7 @@ reconcile_run = sa.Table(
     sa.Column(
         "status_change_watermark",
         sa.BigInteger,
-        comment="the last status_change id when the run compared; NULL if it did not finish",
+        comment="the last status_change id the run took into account; NULL if it did not finish",
     ),
     comment="One daily reconciliation: its figures (JSON) or why it failed.",
 )
@@ -88,6 +88,7 @@ reconcile_pending = sa.Table(
     "comparison; the next run compares them and empties the table.",
 )
 
+# On PostgreSQL its pages are half filled (migration 0006): open findings are updated every day.
 reconcile_finding = sa.Table(
     "reconcile_finding",
     metadata,

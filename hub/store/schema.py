@@ -208,6 +208,14 @@ def _record_table(kind: RecordKind) -> sa.Table:
             postgresql_where=sa.text("status = 'published'"),
             sqlite_where=sa.text("status = 'published'"),
         ),
+        # Only records still without a publicity period (new or corrected): the reconciliation
+        # computes theirs every day without reading the others.
+        sa.Index(
+            f"ix_{kind}_record_without_period",
+            "record_key",
+            postgresql_where=sa.text("publicity_rule IS NULL"),
+            sqlite_where=sa.text("publicity_rule IS NULL"),
+        ),
         comment=f"Canonical {kind} records, one row per identity (kind, authority, document, "
         "subject); received_at is the first receipt, for timeliness.",
     )

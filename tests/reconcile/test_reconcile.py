@@ -266,8 +266,8 @@ def test_a_later_run_compares_what_moved_since_including_moves_made_elsewhere(
             sa.select(reconcile_run.c.status_change_watermark).order_by(reconcile_run.c.id)
         ).all()
         pending = connection.scalar(sa.select(sa.func.count()).select_from(reconcile_pending))
-    # Each run compares the moves after the previous one's watermark: its own five, then one.
-    assert watermarks == [0, 6] and pending == 0
+    # Each run takes into account the moves up to its own: five, then the department's.
+    assert watermarks == [5, 6] and pending == 0
 
 
 @pytest.mark.integration
