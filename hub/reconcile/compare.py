@@ -154,22 +154,17 @@ def compare(connection: sa.Connection, day: date) -> Comparison:
     """Compare the three on ``day``: findings, pushes and changes, in temporary tables."""
     since = _last_watermark(connection)
     watermark = connection.scalar(sa.select(sa.func.max(status_change.c.id))) or 0
-    touched = _temporary(
-        connection, "reconcile_compared", sa.Column("record_key", RecordKey, primary_key=True)
-    )
-    keys = _everything(day) if since is None else _changed(day, since)
-    connection.execute(touched.insert().from_select(["record_key"], keys))
-    analyze(connection, touched)
+    compared = None if since is None else _changed(connection, day, since)
     candidates = _candidate_table(connection)
     for kind in RecordKind:
-        _stage_candidates(connection, candidates, RECORD_TABLES[kind], kind, touched, day)
-    if since is None:
-        touched.drop(connection)
+        record = RECORD_TABLES[kind]
+        touched = _everything(record, day) if compared is None else compared
+        _stage_candidates(connection, candidates, record, kind, touched, day)
     comparison = Comparison(
         _finding_table(connection),
         _push_table(connection),
         change_staging(connection),
-        None if since is None else touched,
+        compared,
         watermark,
     )
     _classify(connection, _Candidates(candidates, day), comparison)
@@ -190,34 +185,36 @@ def _last_watermark(connection: sa.Connection) -> int | None:
     )
 
 
-def _expiring(day: date) -> list[sa.Select]:
-    return [
-        sa.select(r.c.record_key).where(
-            r.c.status == RecordStatus.PUBLISHED, r.c.publicity_max_end <= day
-        )
-        for r in RECORD_TABLES.values()
-    ]
+def _expiring(record: sa.Table, day: date) -> sa.Select:
+    return sa.select(record.c.record_key).where(
+        record.c.status == RecordStatus.PUBLISHED, record.c.publicity_max_end <= day
+    )
 
 
-def _everything(day: date) -> sa.CompoundSelect:
+def _everything(record: sa.Table, day: date) -> sa.Subquery:
     """Every record that can disagree: left publicity, a system's word on it, or expiring."""
     return sa.union(
-        *(
-            sa.select(r.c.record_key).where(r.c.status != RecordStatus.PUBLISHED)
-            for r in RECORD_TABLES.values()
+        sa.select(record.c.record_key).where(record.c.status != RecordStatus.PUBLISHED),
+        sa.select(system_status.c.record_key).join(
+            record, record.c.record_key == system_status.c.record_key
         ),
-        sa.select(system_status.c.record_key),
-        *_expiring(day),
+        _expiring(record, day),
+    ).subquery()
+
+
+def _changed(connection: sa.Connection, day: date, since: int) -> sa.Table:
+    """The records that can have come to disagree since the run of watermark ``since``."""
+    compared = _temporary(
+        connection, "reconcile_compared", sa.Column("record_key", RecordKey, primary_key=True)
     )
-
-
-def _changed(day: date, since: int) -> sa.CompoundSelect:
-    """The records that can have come to disagree since the comparison of watermark ``since``."""
-    return sa.union(
+    keys = sa.union(
         sa.select(reconcile_pending.c.record_key),
         sa.select(status_change.c.record_key).where(status_change.c.id > since),
-        *_expiring(day),
+        *(_expiring(record, day) for record in RECORD_TABLES.values()),
     )
+    connection.execute(compared.insert().from_select(["record_key"], keys))
+    analyze(connection, compared)
+    return compared
 
 
 def _stage_candidates(
@@ -225,7 +222,7 @@ def _stage_candidates(
     candidates: sa.Table,
     record: sa.Table,
     kind: RecordKind,
-    touched: sa.Table,
+    touched: sa.FromClause,
     day: date,
 ) -> None:
     """Copy the ``touched`` records that may disagree on ``day``, the systems' words beside."""
