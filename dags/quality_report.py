@@ -4,10 +4,12 @@ Runs when collection updates the `platform_credit_records` Asset (the report of 
 platform received the records) and at 06:00 on the first of every month (the previous month; in
 January the previous year too). A manual run reports `{"period": "2026-11"}` (a day, month or
 year) from its conf. Per period: the GE checkpoint of every department with Data Docs
-(`data_docs`), then the HTML, XLSX and JSON report (`report`), written even if GE failed, into
-`<var>/reports/quality/<period>/`. What is reported is always read from the platform's tables:
-an Asset event is a nudge. A year without a State Council holiday schedule is counted Monday to
-Friday, with a warning in the task log and in the report.
+(`data_docs`; months and years only, as each checkpoint takes seconds: a day's run skips it
+unless its conf says `"data_docs": true`), then the HTML, XLSX and JSON report (`report`),
+written even if GE failed or was skipped, into `<var>/reports/quality/<period>/`. What is
+reported is always read from the platform's tables: an Asset event is a nudge. A year without a
+State Council holiday schedule is counted Monday to Friday, with a warning in the task log and in
+the report.
 """
 
 from __future__ import annotations
@@ -61,11 +63,19 @@ def quality_report() -> None:
         return [period.label for period in chosen]
 
     @task(map_index_template="{{ period }}")
-    def data_docs(period: str) -> int:
-        from quality.periods import Period
+    def data_docs(period: str, dag_run=None) -> int:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from quality.periods import Granularity, Period
         from quality.run import report_folder, write_data_docs
 
         chosen = Period.parse(period)
+        asked = bool((dag_run.conf or {}).get("data_docs"))
+        if chosen.granularity is Granularity.DAY and not asked:
+            raise AirflowSkipException(
+                f"no Data Docs for the day {period}: they come with the month's report "
+                '(a manual run with {"period": ..., "data_docs": true} makes them for a day)'
+            )
         return len(write_data_docs(chosen, report_folder(chosen)))
 
     @task(trigger_rule=TriggerRule.ALL_DONE, map_index_template="{{ period }}")

@@ -145,13 +145,18 @@ def collect(
 
 @app.command()
 def demo(
-    days: Annotated[int, typer.Option(help="How many days to deliver and collect.")] = 3,
-    start: Annotated[str, typer.Option(help="The first day.")] = "2026-11-02",
+    days: Annotated[
+        int | None, typer.Option(help="How many consecutive days to run (default 14).")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="The first day (default 2026-09-28: the fortnight of National Day)."),
+    ] = None,
 ) -> None:
-    """Run the daily collection over the sandbox province on SQLite (under var/demo/)."""
-    from hub.demo import run_demo
+    """Run the daily cycle through the real DAGs over the sandbox province (under var/demo/)."""
+    from hub.demo import DEFAULT_DAYS, DEFAULT_START, run_demo
 
-    run_demo(console, days, _parse_day(start))
+    run_demo(console, days or DEFAULT_DAYS, _parse_day(start) if start else DEFAULT_START)
 
 
 @app.command()

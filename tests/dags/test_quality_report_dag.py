@@ -88,7 +88,7 @@ def test_a_run_writes_the_report_and_data_docs_of_the_period(dagbag, collected) 
     config, var = collected
     dag = dagbag.get_dag("quality_report")
     period = RECEIVED.date().isoformat()
-    run = dag.test(run_conf={"period": period})
+    run = dag.test(run_conf={"period": period, "data_docs": True})
 
     states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
     assert run.state == "success", states
