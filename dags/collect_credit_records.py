@@ -20,7 +20,6 @@ nothing is read at import time. See docs/airflow.md.
 
 from __future__ import annotations
 
-import logging
 from datetime import timedelta
 
 import pendulum
@@ -28,7 +27,6 @@ from airflow.sdk import Asset, CronDataIntervalTimetable, TriggerRule, dag, task
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 PLATFORM_RECORDS = Asset(name="platform_credit_records", uri="hub://platform/credit_records")
-log = logging.getLogger(__name__)
 
 
 @dag(
@@ -56,21 +54,11 @@ def collect_credit_records() -> None:
         return [source.id for source in enabled_sources()]
 
     @task(max_active_tis_per_dagrun=4, map_index_template="{{ source_id }}")
-    def collect(
-        source_id: str, data_interval_start: pendulum.DateTime | None = None, ti=None
-    ) -> dict:
+    def collect(source_id: str, data_interval_start: pendulum.DateTime | None = None) -> dict:
         from connectors.airflow_connections import airflow_connection
         from hub.collect import collect_source
         from hub.settings import local_day
-        from hub.sources import pool_for_source
 
-        if ti.pool != pool_for_source(source_id):
-            log.warning(
-                "%s runs in pool %s, not its agency's %s: is hub.airflow_setup's policy installed?",
-                source_id,
-                ti.pool,
-                pool_for_source(source_id),
-            )
         day = local_day(data_interval_start)
         summary = collect_source(source_id, day, resolve=airflow_connection)
         return summary.as_dict()

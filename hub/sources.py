@@ -166,8 +166,3 @@ def agency_pools(directory: Path | None = None) -> dict[str, int]:
                 f"but {first}.yaml gives it {slots}"
             )
     return {name: slots for name, (slots, _) in sorted(pools.items())}
-
-
-def pool_for_source(source_id: str, directory: Path | None = None) -> str:
-    """The name of the pool ``source_id``'s collect task runs in."""
-    return get_source(source_id, directory).agency_pool.name

@@ -28,11 +28,10 @@ def airflow_db() -> Path:
     policy that puts each collect task into its agency's pool, as a deployment has them."""
     from airflow.utils import db
 
-    from hub.airflow_setup import create_pools, install_pool_policy
+    from hub.airflow_setup import prepare_local_airflow
 
     db.initdb()
-    create_pools()
-    install_pool_policy()
+    prepare_local_airflow()
     return _AIRFLOW_HOME
 
 
@@ -42,3 +41,20 @@ def dagbag(airflow_db: Path):
     from airflow.dag_processing.dagbag import DagBag
 
     return DagBag(dag_folder=str(DAGS_FOLDER))
+
+
+def asset_event_extras(asset_name: str) -> list[dict]:
+    """The ``extra`` of every event of the Asset ``asset_name`` so far, oldest first."""
+    from airflow import settings as airflow_settings
+    from airflow.models.asset import AssetEvent, AssetModel
+    from sqlalchemy import select
+
+    with airflow_settings.Session() as session:
+        return list(
+            session.scalars(
+                select(AssetEvent.extra)
+                .join(AssetModel, AssetEvent.asset_id == AssetModel.id)
+                .where(AssetModel.name == asset_name)
+                .order_by(AssetEvent.id)
+            )
+        )

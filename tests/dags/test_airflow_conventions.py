@@ -97,8 +97,8 @@ def test_every_agency_has_a_pool_with_the_slots_its_sources_declare() -> None:
 
 
 def test_two_sources_giving_one_pool_different_slots_is_an_error(tmp_path: Path) -> None:
-    source = Path(__file__).resolve().parents[2] / "mappings" / "sources" / "zj_scjg_penalty_api.yaml"
-    text = source.read_text(encoding="utf-8")
+    sources = Path(__file__).resolve().parents[2] / "mappings" / "sources"
+    text = (sources / "zj_scjg_penalty_api.yaml").read_text(encoding="utf-8")
     (tmp_path / "zj_scjg_penalty_api.yaml").write_text(text, encoding="utf-8")
     (tmp_path / "zj_scjg_other_api.yaml").write_text(
         text.replace("id: zj_scjg_penalty_api", "id: zj_scjg_other_api").replace(
@@ -178,13 +178,9 @@ def test_a_run_with_a_data_interval_does_the_day_it_starts_in() -> None:
 def test_an_asset_triggered_run_does_the_day_its_events_name_else_the_day_before() -> None:
     later = at(D + timedelta(days=3), 5)
     extras = [{"day": "2026-11-02"}, {"day": "2026-11-03"}, {}]
-    assert run_day(data_interval_start=None, data_interval_end=None, run_after=later) == D + (
-        timedelta(days=2)
-    )
-    assert (
-        run_day(data_interval_start=None, data_interval_end=None, run_after=later, event_extras=extras)
-        == D
-    )
+    no_interval = {"data_interval_start": None, "data_interval_end": None, "run_after": later}
+    assert run_day(**no_interval) == D + timedelta(days=2)
+    assert run_day(**no_interval, event_extras=extras) == D
     # A zero-length interval (a cron-trigger run) says nothing about the day either.
     instant = at(D + timedelta(days=1), 0, 30)
     assert run_day(data_interval_start=instant, data_interval_end=instant, run_after=instant) == D
@@ -250,7 +246,7 @@ def test_the_deadline_time_of_day_is_configurable(monkeypatch) -> None:
     monkeypatch.setenv("HUB_RECONCILE_DEADLINE", "06:30")
     assert reconcile_deadline() == timedelta(days=1, hours=6, minutes=30)
     monkeypatch.setenv("HUB_RECONCILE_DEADLINE", "8am")
-    with pytest.raises(ThresholdError, match="HUB_RECONCILE_DEADLINE='8am': the deadline must be a time of day, HH:MM"):
+    with pytest.raises(ThresholdError, match=r"HUB_RECONCILE_DEADLINE='8am': .* a time of day"):
         reconcile_deadline()
 
 

@@ -15,6 +15,7 @@ from hub.store.schema import ingest_batch
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
 from tests.conftest import sandbox_in_environment
+from tests.dags.conftest import asset_event_extras
 
 pytestmark = [pytest.mark.dag, pytest.mark.integration]
 
@@ -45,6 +46,11 @@ def test_a_daily_run_collects_every_source_and_announces_the_records(
     assert run.state == "success"
     assert sorted(i for (task, i) in states if task == "collect") == list(range(len(sources)))
     assert states[("announce_records", -1)] == "success"
+    # Each source's task ran in its agency's pool (the cluster policy), not the mapped task's.
+    pools = {ti.map_index: ti.pool for ti in run.get_task_instances() if ti.task_id == "collect"}
+    assert pools == {i: source.agency_pool.name for i, source in enumerate(enabled_sources())}
+    assert pools[sources.index("zj_scjg_penalty_api")] == "agency_scjg"
+    assert asset_event_extras("platform_credit_records")[-1] == {"day": "2026-11-03"}
 
     engine = sa.create_engine(platform_url)
     with engine.connect() as connection:
