@@ -283,7 +283,7 @@ def check_records_once(connection: sa.Connection, truth: Truth) -> Check:
         "every record in the platform exactly once",
         not differences,
         {
-            "clean records generated": expected_total,
+            "clean records delivered": expected_total,
             "canonical records": found_total,
             "defective deliveries": sum(expected_quarantined.values()),
             "quarantined": sum(quarantined.values()),
