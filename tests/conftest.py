@@ -29,7 +29,8 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(reason)
 
 
-def _throwaway_database(admin_url: str, what: str) -> Iterator[str]:
+def throwaway_database(admin_url: str, what: str) -> Iterator[str]:
+    """A fresh database on the server of ``admin_url`` (its URL), dropped afterwards."""
     name = f"hub_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
     try:
@@ -53,13 +54,13 @@ def _throwaway_database(admin_url: str, what: str) -> Iterator[str]:
 @pytest.fixture
 def postgres_url() -> Iterator[str]:
     """A fresh, empty PostgreSQL database (SQLAlchemy URL, psycopg 3 driver)."""
-    yield from _throwaway_database(POSTGRES_ADMIN_URL, "PostgreSQL")
+    yield from throwaway_database(POSTGRES_ADMIN_URL, "PostgreSQL")
 
 
 @pytest.fixture
 def mariadb_url() -> Iterator[str]:
     """A fresh, empty MariaDB database (SQLAlchemy URL, PyMySQL driver)."""
-    yield from _throwaway_database(MARIADB_ADMIN_URL, "MariaDB")
+    yield from throwaway_database(MARIADB_ADMIN_URL, "MariaDB")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
