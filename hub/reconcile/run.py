@@ -34,13 +34,15 @@ from hub.reconcile.compare import Comparison, compare
 from hub.reconcile.findings import record_findings
 from hub.reconcile.systems import SYSTEMS, RepairSystems
 from hub.store.bulk import insert_frame
-from hub.store.db import make_engine
+from hub.store.db import analyze_stale, make_engine
 from hub.store.reconcile_schema import (
+    reconcile_finding,
     reconcile_pending,
     reconcile_run,
     repair_fact,
     repair_feed_cursor,
     repair_push,
+    system_status,
 )
 from hub.store.schema import PUBLICITY_COLUMNS, RECORD_TABLES, status_change
 
@@ -53,6 +55,15 @@ _PUBLICITY_INPUTS = (
     "source_department",
 )
 _PENALTY_INPUTS = ("penalty_categories", "violation_type", "legal_basis")
+_COMPARED_TABLES = [
+    *RECORD_TABLES.values(),
+    system_status,
+    reconcile_pending,
+    reconcile_finding,
+    status_change,
+    repair_fact,
+]
+"""What the comparison reads: its plans need their statistics (``analyze_stale``)."""
 
 
 @dataclass
@@ -302,6 +313,9 @@ def reconcile_day(
             summary.periods_computed = compute_periods(connection)
         # One session from here on: the comparison's temporary tables live in it.
         with _session(engine) as connection:
+            with step("statistics"):
+                analyze_stale(connection, _COMPARED_TABLES)
+                connection.commit()
             with step("compare"):
                 comparison = compare(connection, day)
                 summary.findings_by_class = _counts(connection, comparison.findings.c.finding_class)
