@@ -13,6 +13,7 @@ from connectors.base import RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.files import FileReader
 from connectors.specs import FileConnector
+from hub import clock
 
 DAY = "2026-11-03"
 HEADER = "统一社会信用代码,企业名称,处罚金额"
@@ -211,7 +212,8 @@ def test_already_processed_file_is_archived_unread(drop: Path) -> None:
     pages = read_all(make_reader(drop), ReadRequest(processed_files=processed))
 
     assert [p.origin for p in pages] == ["2_new.csv"]
-    assert names_in(drop / "archive" / dt.date.today().isoformat()) == ["1_done.csv"]
+    # Archived under the platform's day (Asia/Shanghai), not the machine's.
+    assert names_in(drop / "archive" / clock.today().isoformat()) == ["1_done.csv"]
 
 
 def test_only_matching_files_directly_in_the_folder_are_read(drop: Path) -> None:

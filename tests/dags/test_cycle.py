@@ -208,8 +208,8 @@ def test_a_fortnight_runs_every_dag_every_day_and_ends_with_the_sandboxs_figures
         assert f"{target} {deliveries.delivered} delivered, 0 pending, 0 dead" in printed
 
 
-BOOKKEEPING = {"ingest_batch", "reconcile_run", "source_cursor"}
-"""Tables a rerun adds its own rows to (its batches and runs) or stamps (a cursor's last read)."""
+BOOKKEEPING = {"ingest_batch", "reconcile_run", "source_cursor", "repair_feed_cursor"}
+"""Tables a rerun adds its own rows to (its batches and runs) or stamps (who read a cursor last)."""
 
 
 def _snapshot(engine: sa.Engine) -> dict[str, set[tuple]]:
