@@ -11,20 +11,12 @@ from dataclasses import dataclass
 
 import sqlalchemy as sa
 
+from hub import clock
+from hub.fanout.status import OutboxFigures, outbox_figures
 from hub.model import RecordKind
-from hub.store.outbox_schema import outbox
 from hub.store.publish_schema import delta_manifest
 from hub.store.reconcile_schema import reconcile_finding, reconcile_run
 from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, status_change
-
-
-@dataclass(frozen=True)
-class Deliveries:
-    """One push target's outbox: acknowledged, still pending, dead letters."""
-
-    delivered: int
-    pending: int
-    dead: int
 
 
 @dataclass(frozen=True)
@@ -50,7 +42,7 @@ class Totals:
     open_findings: int
     reconcile_runs: dict[str, int]
     status_changes: dict[str, int]
-    deliveries: dict[str, Deliveries]
+    deliveries: dict[str, OutboxFigures]
     delta_files: dict[str, DeltaFiles]
 
     @property
@@ -75,21 +67,6 @@ def _batches(connection: sa.Connection) -> sa.Row:
         sa.func.coalesce(sa.func.sum(loaded), 0),
     )
     return connection.execute(statement).one()
-
-
-def _deliveries(connection: sa.Connection) -> dict[str, Deliveries]:
-    o = outbox.c
-    statement = (
-        sa.select(
-            o.target_id,
-            sa.func.count(o.acknowledged_at),
-            sa.func.sum(sa.case(((o.acknowledged_at.is_(None) & o.dead_at.is_(None)), 1), else_=0)),
-            sa.func.count(o.dead_at),
-        )
-        .group_by(o.target_id)
-        .order_by(o.target_id)
-    )
-    return {row[0]: Deliveries(row[1], row[2], row[3]) for row in connection.execute(statement)}
 
 
 def _delta_files(connection: sa.Connection) -> dict[str, DeltaFiles]:
@@ -121,6 +98,6 @@ def platform_totals(connection: sa.Connection) -> Totals:
         open_findings=open_findings or 0,
         reconcile_runs=_grouped(connection, reconcile_run.c.status),
         status_changes=_grouped(connection, status_change.c.new_status),
-        deliveries=_deliveries(connection),
+        deliveries={f.target_id: f for f in outbox_figures(connection, clock.now())},
         delta_files=_delta_files(connection),
     )
