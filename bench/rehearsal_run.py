@@ -41,6 +41,7 @@ from hub.sources import enabled_sources
 from hub.store.db import make_engine, upgrade
 from sandbox.agencies import AGENCIES, Agency, Faults
 from sandbox.config import SandboxConfig
+from sandbox.cycle import environment
 from sandbox.deliver import deliver, init_sandbox
 from sandbox.province import Province
 from sandbox.repair_scenario import decide_repairs
@@ -176,23 +177,6 @@ class FaultLog:
     resent_rows: int = 0
     truncated_file: str | None = None
     dropped_again_file: str | None = None
-
-
-@contextlib.contextmanager
-def environment(values: dict[str, str]) -> Iterator[None]:
-    """Set environment variables for the block, then put back what was there."""
-    before = {name: os.environ.get(name) for name in values}
-    os.environ.update(values)
-    settings.cache_clear()
-    try:
-        yield
-    finally:
-        for name, value in before.items():
-            if value is None:
-                os.environ.pop(name, None)
-            else:
-                os.environ[name] = value
-        settings.cache_clear()
 
 
 def prepare_database(url: str) -> sa.Engine:

@@ -83,7 +83,7 @@ class CycleResult:
         return [run for run in self.runs if run.state != "success"]
 
 
-def airflow_environment(home: Path) -> dict[str, str]:
+def airflowenvironment(home: Path) -> dict[str, str]:
     """The environment giving Airflow its own home, metadata database and quiet logs in ``home``."""
     return {
         "AIRFLOW_HOME": str(home),
@@ -112,7 +112,7 @@ class AirflowRunner:
         Airflow in this process: Airflow reads its home once.
         """
         home.mkdir(parents=True, exist_ok=True)
-        os.environ.update(airflow_environment(home))
+        os.environ.update(airflowenvironment(home))
         # Airflow's in-process execution API uses Starlette's test client, which warns about httpx.
         warnings.filterwarnings("ignore", message="Using `httpx` with `starlette.testclient`")
         from airflow.dag_processing.dagbag import DagBag
@@ -144,7 +144,7 @@ class AirflowRunner:
 
 def clock_at(instant: datetime) -> AbstractContextManager[None]:
     """Make the platform's clock read ``instant`` (and run on) for the block."""
-    return _environment(clock.offset_to(instant))
+    return environment(clock.offset_to(instant))
 
 
 def _run_conf(dag_id: str, day: date) -> dict[str, Any] | None:
@@ -155,9 +155,14 @@ def _run_conf(dag_id: str, day: date) -> dict[str, Any] | None:
 
 
 @contextmanager
-def _environment(values: Mapping[str, str]) -> Iterator[None]:
+def environment(values: Mapping[str, str]) -> Iterator[None]:
+    """Set environment variables for the block, then put back what was there.
+
+    The hub's settings are read again on both sides, as they come from the environment.
+    """
     saved = {name: os.environ.get(name) for name in values}
     os.environ.update(values)
+    settings.cache_clear()
     try:
         yield
     finally:
@@ -166,6 +171,7 @@ def _environment(values: Mapping[str, str]) -> Iterator[None]:
                 os.environ.pop(name, None)
             else:
                 os.environ[name] = value
+        settings.cache_clear()
 
 
 def _run_dags(
@@ -210,7 +216,7 @@ def run_cycle(
     calendar = WorkCalendar.load()
     timezone = settings().timezone
     result = CycleResult(days=list(days))
-    with serve_province(config) as province, _environment(province.connection_env()):
+    with serve_province(config) as province, environment(province.connection_env()):
         for day in days:
             if calendar.is_workday(day):
                 deliver(config, day)
@@ -242,7 +248,7 @@ def backfill(
     the sites receive during the backfill is in the result.
     """
     result = CycleResult(days=list(days))
-    with serve_province(config) as province, _environment(province.connection_env()):
+    with serve_province(config) as province, environment(province.connection_env()):
         for day in days:
             _run_dags(runner, day, lambda _: at, result, on_run)
         result.received = province.receivers.stats()
