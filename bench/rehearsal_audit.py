@@ -17,6 +17,7 @@ from collections import Counter
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date, timedelta
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
@@ -33,6 +34,7 @@ from hub.store.outbox_schema import outbox
 from hub.store.publish_schema import delta_file, delta_manifest
 from hub.store.reconcile_schema import reconcile_run
 from hub.store.schema import (
+    ACCEPTED_IN_BATCH,
     RECORD_TABLES,
     ingest_batch,
     quarantine,
@@ -164,7 +166,7 @@ def check_raw_balance(connection: sa.Connection, truth: Truth) -> Check:
         sa.select(
             b.source_id,
             sa.func.sum(b.n_read),
-            sa.func.sum(b.n_inserted + b.n_updated + b.n_unchanged),
+            sa.func.sum(ACCEPTED_IN_BATCH),
             sa.func.sum(b.n_quarantined),
         ).group_by(b.source_id),
     )
@@ -323,7 +325,9 @@ def check_loaded_once(connection: sa.Connection, truth: Truth) -> Check:
     resend_day = truth.day(truth.rehearsal.plan.resend_on)
     if truth.rehearsal.faults.resent_rows:
         batch = connection.execute(
-            sa.select(b.n_read, b.n_inserted, b.n_updated, b.n_unchanged, b.n_quarantined).where(
+            sa.select(
+                b.n_read, b.n_inserted, b.n_updated, b.n_unchanged, b.n_outdated, b.n_quarantined
+            ).where(
                 b.source_id == RESENT_SOURCE, b.logical_date == resend_day, b.status != "failed"
             )
         ).one()
@@ -340,6 +344,7 @@ def check_loaded_once(connection: sa.Connection, truth: Truth) -> Check:
             "inserted (the day's own new records)": batch.n_inserted,
             "updated": batch.n_updated,
             "unchanged": batch.n_unchanged,
+            "outdated (corrected since)": batch.n_outdated,
             "quarantined again": resent_defects,
         }
         if found != expected:
@@ -347,6 +352,49 @@ def check_loaded_once(connection: sa.Connection, truth: Truth) -> Check:
                 f"re-sent month batch: read/inserted/quarantined {found}, expected {expected}"
             )
     return Check("nothing loaded twice", not differences, figures, differences)
+
+
+def check_corrections_stand(connection: sa.Connection, truth: Truth) -> Check:
+    """Every record an agency corrected holds its last correction, whatever was re-sent after."""
+    differences, checked = [], 0
+    for source_id, days in truth.by_source.items():
+        last: dict[str, dict[str, Any]] = {}
+        for day in sorted(days):
+            last.update((_nfkc(c["document_no"]), c) for c in days[day]["details"]["corrections"])
+        table = RECORD_TABLES[truth.rehearsal.agency(source_id).kind]
+        for field_name in {c["field"] for c in last.values()}:
+            stored = dict(
+                connection.execute(
+                    sa.select(table.c.document_no, table.c[field_name]).where(
+                        table.c.source_id == source_id,
+                        table.c.document_no.in_(
+                            [d for d, c in last.items() if c["field"] == field_name]
+                        ),
+                    )
+                ).all()
+            )
+            for document, correction in last.items():
+                if correction["field"] != field_name or document not in stored:
+                    continue  # a correction of a defective record is quarantined like it
+                checked += 1
+                if not _same_value(stored[document], correction["new"]):
+                    differences.append(
+                        f"{source_id} {document}: {field_name} is {stored[document]!r}, "
+                        f"corrected to {correction['new']!r}"
+                    )
+    outdated = connection.scalar(sa.select(sa.func.sum(ingest_batch.c.n_outdated)))
+    figures = {
+        "corrected records checked": checked,
+        "holding an earlier version": len(differences),
+        "earlier versions re-sent, not applied": int(outdated or 0),
+    }
+    return Check("every correction stands", not differences, figures, differences)
+
+
+def _same_value(stored: Any, corrected: Any) -> bool:
+    if isinstance(stored, Decimal):
+        return stored == Decimal(str(corrected))
+    return _nfkc(str(stored)) == _nfkc(str(corrected))
 
 
 def check_changes_pushed(connection: sa.Connection, received: Received) -> Check:
@@ -585,6 +633,7 @@ def audit(rehearsal: Rehearsal) -> list[Check]:
         lambda c: check_rows_arrived(c, truth),
         lambda c: check_records_once(c, truth),
         lambda c: check_loaded_once(c, truth),
+        lambda c: check_corrections_stand(c, truth),
         lambda c: check_changes_pushed(c, received),
         lambda c: check_delta_files(c, rehearsal.publishing.delta_dir, published_days),
         lambda c: check_runs(c, truth),

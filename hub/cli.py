@@ -84,7 +84,8 @@ def batch_table(
 ) -> Table:
     """A table of what each source's batch did, failures included."""
     table = Table(title=title)
-    for header in ("source", "status", "read", "new", "updated", "unchanged", "quarantined"):
+    headers = ("source", "status", "read", "new", "updated", "unchanged", "outdated", "quarantined")
+    for header in headers:
         table.add_column(header, justify="left" if header in ("source", "status") else "right")
     table.add_column("notes")
     for s in summaries:
@@ -97,11 +98,12 @@ def batch_table(
             str(s.counts.inserted),
             str(s.counts.updated),
             str(s.counts.unchanged),
+            str(s.counts.outdated),
             str(s.quarantined),
             notes,
         )
     for source_id, error in failures.items():
-        table.add_row(source_id, "[red]failed[/]", "", "", "", "", "", error)
+        table.add_row(source_id, "[red]failed[/]", *[""] * (len(headers) - 2), error)
     return table
 
 

@@ -60,8 +60,8 @@ class BatchSummary:
 
     @property
     def loaded(self) -> int:
-        """Records accepted: new, corrected, or already known unchanged."""
-        return self.counts.inserted + self.counts.updated + self.counts.unchanged
+        """Records accepted: new, corrected, already known unchanged, or outdated."""
+        return self.counts.accepted
 
     def as_dict(self) -> dict:
         """The figures as plain values (for XCom, JSON and tables)."""
@@ -74,6 +74,7 @@ class BatchSummary:
             "inserted": self.counts.inserted,
             "updated": self.counts.updated,
             "unchanged": self.counts.unchanged,
+            "outdated": self.counts.outdated,
             "quarantined": self.quarantined,
             "files_rejected": self.files_rejected,
             "drift": self.drift,
@@ -334,6 +335,7 @@ class _BatchLoader:
             inserted=summary.counts.inserted,
             updated=summary.counts.updated,
             unchanged=summary.counts.unchanged,
+            outdated=summary.counts.outdated,
             quarantined=summary.quarantined,
             files_rejected=summary.files_rejected,
         )
@@ -349,6 +351,7 @@ class _BatchLoader:
                 n_inserted=summary.counts.inserted,
                 n_updated=summary.counts.updated,
                 n_unchanged=summary.counts.unchanged,
+                n_outdated=summary.counts.outdated,
                 n_quarantined=summary.quarantined,
                 n_files_rejected=summary.files_rejected,
                 schema_drift=json.dumps(summary.drift, ensure_ascii=False)

@@ -23,7 +23,7 @@ from rich.table import Table
 from hub.reference import load_reference
 from hub.settings import settings
 from hub.store.db import make_engine, upgrade
-from hub.store.schema import ingest_batch, quarantine
+from hub.store.schema import ACCEPTED_IN_BATCH, ingest_batch, quarantine
 from hub.totals import Totals, platform_totals
 from hub.workdays import WorkCalendar
 from sandbox.config import SandboxConfig
@@ -55,7 +55,7 @@ def _per_source(connection: sa.Connection) -> Table:
             b.source_id,
             sa.func.count(),
             sa.func.sum(b.n_read),
-            sa.func.sum(b.n_inserted + b.n_updated + b.n_unchanged),
+            sa.func.sum(ACCEPTED_IN_BATCH),
             sa.func.sum(b.n_quarantined),
             sa.func.sum(sa.case((b.status == "failed", 1), else_=0)),
         )

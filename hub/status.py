@@ -47,8 +47,8 @@ class SourceStatus:
         day: the logical day of that batch.
         finished_at: when it finished (``None`` while running).
         status: ``succeeded``, ``partial``, ``failed`` or ``running``.
-        read, loaded, quarantined, files_rejected: that batch's figures (loaded: new, updated
-            and already known unchanged).
+        read, loaded, quarantined, files_rejected: that batch's figures (loaded: new, updated,
+            already known unchanged, and outdated versions not applied).
         error: that batch's error (a failure's reason, or the rejected files').
         drift: columns the source added or renamed, as that batch found them.
         failures_in_row: failed batches since the last successful one.
@@ -86,6 +86,7 @@ class BatchStatus:
     inserted: int
     updated: int
     unchanged: int
+    outdated: int
     quarantined: int
     error: str | None
 
@@ -263,7 +264,7 @@ def _sources(connection: sa.Connection, now: datetime) -> list[SourceStatus]:
                 finished_at=_utc(row.finished_at),
                 status=row.status,
                 read=row.n_read,
-                loaded=row.n_inserted + row.n_updated + row.n_unchanged,
+                loaded=row.n_inserted + row.n_updated + row.n_unchanged + row.n_outdated,
                 quarantined=row.n_quarantined,
                 files_rejected=row.n_files_rejected,
                 error=row.error,
@@ -295,6 +296,7 @@ def _recent_batches(connection: sa.Connection, limit: int) -> list[BatchStatus]:
             r.n_inserted,
             r.n_updated,
             r.n_unchanged,
+            r.n_outdated,
             r.n_quarantined,
             r.error,
         )

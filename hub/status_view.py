@@ -102,6 +102,7 @@ def batches_table(status: PlatformStatus) -> Table:
         "new",
         "updated",
         "unchanged",
+        "outdated",
         "quarantined",
         "error",
     )
@@ -116,6 +117,7 @@ def batches_table(status: PlatformStatus) -> Table:
             str(b.inserted),
             str(b.updated),
             str(b.unchanged),
+            str(b.outdated),
             str(b.quarantined),
             _cut(b.error),
         )

@@ -16,7 +16,13 @@ from hub.fanout.status import OutboxFigures, outbox_figures
 from hub.model import RecordKind
 from hub.store.publish_schema import delta_manifest
 from hub.store.reconcile_schema import reconcile_finding, reconcile_run
-from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, status_change
+from hub.store.schema import (
+    ACCEPTED_IN_BATCH,
+    RECORD_TABLES,
+    ingest_batch,
+    quarantine,
+    status_change,
+)
 
 
 @dataclass(frozen=True)
@@ -59,7 +65,7 @@ def _grouped(connection: sa.Connection, column: sa.ColumnElement) -> dict[str, i
 def _batches(connection: sa.Connection) -> sa.Row:
     b = ingest_batch.c
     failed = sa.func.sum(sa.case((b.status == "failed", 1), else_=0))
-    loaded = b.n_inserted + b.n_updated + b.n_unchanged
+    loaded = ACCEPTED_IN_BATCH
     statement = sa.select(
         sa.func.count(),
         sa.func.coalesce(failed, 0),

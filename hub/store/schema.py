@@ -64,12 +64,28 @@ ingest_batch = sa.Table(
     sa.Column("n_inserted", sa.Integer, nullable=False, default=0),
     sa.Column("n_updated", sa.Integer, nullable=False, default=0),
     sa.Column("n_unchanged", sa.Integer, nullable=False, default=0),
+    sa.Column(
+        "n_outdated",
+        sa.Integer,
+        nullable=False,
+        default=0,
+        server_default="0",
+        comment="earlier versions re-sent after a correction: kept raw, not applied",
+    ),
     sa.Column("n_quarantined", sa.Integer, nullable=False, default=0),
     sa.Column("n_files_rejected", sa.Integer, nullable=False, default=0),
     sa.Column("schema_drift", sa.Text),
     sa.Column("error", sa.Text),
     comment="One run of one source: what it read, loaded and quarantined, and why it failed.",
 )
+
+ACCEPTED_IN_BATCH = (
+    ingest_batch.c.n_inserted
+    + ingest_batch.c.n_updated
+    + ingest_batch.c.n_unchanged
+    + ingest_batch.c.n_outdated
+)
+"""A batch's records that passed the rules (``raw = accepted + quarantined``), as SQL."""
 
 source_cursor = sa.Table(
     "source_cursor",

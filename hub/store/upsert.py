@@ -8,6 +8,11 @@ and unchanged, copy the versions about to be replaced into ``record_history``, a
 therefore changes nothing, and a correction replaces its row while the previous version stays in
 the history.
 
+A version the record has already been corrected from (its content hash is in the record's
+history) is *outdated*: an agency's export replaying old rows must not undo a correction, so it
+is counted, logged with its source, batch and document number, and not applied (its raw row is
+kept). An agency that truly wants the earlier content back sends it with a change of its own.
+
 Two batches inserting the same new record at the same moment make the later one fail on the
 primary key; its transaction rolls back whole and the retry finds the record known.
 """
@@ -21,9 +26,12 @@ import pandas as pd
 import sqlalchemy as sa
 from sqlalchemy.dialects import postgresql, sqlite
 
+from hub.logs import get_logger
 from hub.model import RecordKind, field_names
 from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded, insert_frame
 from hub.store.schema import LIFECYCLE_COLUMNS, PUBLICITY_COLUMNS, RECORD_TABLES, record_history
+
+log = get_logger(__name__)
 
 # Columns an update leaves alone: the identity, when the record was first received, its status.
 _KEPT_ON_UPDATE = {"record_key", "received_at", "status", "version"}
@@ -36,13 +44,20 @@ class UpsertCounts:
     inserted: int = 0
     updated: int = 0
     unchanged: int = 0
+    outdated: int = 0
 
     def __add__(self, other: UpsertCounts) -> UpsertCounts:
         return UpsertCounts(
             self.inserted + other.inserted,
             self.updated + other.updated,
             self.unchanged + other.unchanged,
+            self.outdated + other.outdated,
         )
+
+    @property
+    def accepted(self) -> int:
+        """Records that passed the rules: new, corrected, known unchanged or outdated."""
+        return self.inserted + self.updated + self.unchanged + self.outdated
 
 
 def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:
@@ -68,6 +83,35 @@ def _known_keys(connection: sa.Connection, target: sa.Table, keys: list[str]) ->
         "WHERE record_key IN (SELECT value FROM json_each(:keys))"
     )
     return set(connection.scalars(statement, {"keys": json.dumps(keys)}))
+
+
+def _set_aside_outdated(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> int:
+    """Delete from ``staging`` the versions its records were corrected from; return how many."""
+    current = target.alias("current")
+    differs = sa.select(current.c.record_key).where(
+        current.c.record_key == staging.c.record_key,
+        current.c.content_hash != staging.c.content_hash,
+    )
+    superseded = sa.select(record_history.c.id).where(
+        record_history.c.record_key == staging.c.record_key,
+        record_history.c.content_hash == staging.c.content_hash,
+    )
+    outdated = connection.execute(
+        staging.delete()
+        .where(sa.exists(differs), sa.exists(superseded))
+        .returning(
+            staging.c.source_id, staging.c.batch_id, staging.c.raw_seq, staging.c.document_no
+        )
+    ).all()
+    for row in outdated:
+        log.warning(
+            "outdated version not applied: the record was corrected since",
+            source=row.source_id,
+            batch=row.batch_id,
+            seq=row.raw_seq,
+            document_no=row.document_no,
+        )
+    return len(outdated)
 
 
 def _count_changed(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> UpsertCounts:
@@ -159,6 +203,7 @@ def upsert_records(
     counts = UpsertCounts(inserted=int((~known).sum()))
     staging = _staging_table(connection, target)
     insert_frame(connection, staging, records.loc[known, columns])
+    counts += UpsertCounts(outdated=_set_aside_outdated(connection, target, staging))
     changes = _count_changed(connection, target, staging)
     if changes.updated:
         _keep_history(connection, kind, target, staging)

@@ -97,3 +97,41 @@ def test_upsert_is_idempotent_and_keeps_corrected_versions(platform_engine: sa.E
         1,
     )
     assert (history[0]["batch_id"], history[0]["superseded_by_batch"]) == (1, 2)
+
+
+def test_a_replayed_earlier_version_does_not_undo_a_correction(
+    platform_engine: sa.Engine, caplog: pytest.LogCaptureFixture
+) -> None:
+    table = RECORD_TABLES[RecordKind.PENALTY]
+    documents = ["罚〔2026〕1号", "罚〔2026〕2号"]
+    with platform_engine.begin() as connection:
+        upsert_records(connection, RecordKind.PENALTY, _penalties(documents, 0.2, batch_id=1))
+    with platform_engine.begin() as connection:
+        upsert_records(connection, RecordKind.PENALTY, _penalties(documents[:1], 0.5, batch_id=2))
+    # The agency's export replays both original rows: one was corrected since, one was not.
+    replayed = _penalties(documents, 0.2, batch_id=3)
+    with platform_engine.begin() as connection:
+        counts = upsert_records(connection, RecordKind.PENALTY, replayed)
+    # A third version, never seen before, is a correction again.
+    with platform_engine.begin() as connection:
+        again = upsert_records(connection, RecordKind.PENALTY, _penalties(documents[:1], 0.7, 4))
+
+    assert counts == UpsertCounts(unchanged=1, outdated=1)
+    assert again == UpsertCounts(updated=1)
+    with platform_engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(
+                table.c.document_no, table.c.fine_amount, table.c.version, table.c.batch_id
+            ).order_by(table.c.document_no)
+        ).all()
+        history = connection.execute(sa.select(record_history.c.batch_id)).scalars().all()
+    assert [(r.document_no, float(r.fine_amount), r.version, r.batch_id) for r in rows] == [
+        ("罚〔2026〕1号", 0.7, 3, 4),
+        ("罚〔2026〕2号", 0.2, 1, 1),
+    ]
+    assert sorted(history) == [1, 2]
+    warnings = [r.getMessage() for r in caplog.records if r.levelname == "WARNING"]
+    assert warnings == [
+        "outdated version not applied: the record was corrected since "
+        "[source=test batch=3 seq=0 document_no=罚〔2026〕1号]"
+    ]
