@@ -84,3 +84,14 @@ def test_a_failed_source_makes_collect_exit_non_zero_and_shows_why(
     assert result.exit_code == 1
     assert "AIRFLOW_CONN_SANDBOX_FILE_DROP" in result.output
     assert "failed" in result.output and "succeeded" in result.output
+
+
+def test_an_unusable_reminder_horizon_stops_reconcile_before_it_touches_the_platform(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
+    monkeypatch.setenv("HUB_REMINDER_DAYS", "thirty")
+    result = CliRunner().invoke(app, ["reconcile", "--date", "2026-11-03"])
+    assert result.exit_code == 2
+    assert "HUB_REMINDER_DAYS='thirty'" in result.output
+    assert not (tmp_path / "hub.db").exists()

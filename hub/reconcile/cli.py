@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 from datetime import date
 from typing import Annotated
 
@@ -17,13 +16,9 @@ from hub.reconcile.report import build_report, write_report
 from hub.reconcile.run import reconcile_day
 from hub.settings import settings
 from hub.store.db import make_engine
+from hub.thresholds import REMINDER_DAYS, ThresholdError
 
 console = Console(width=None if Console().is_terminal else 150)
-
-
-def reminder_days() -> int:
-    """How many days ahead the reminder list looks (``HUB_REMINDER_DAYS``, default 30)."""
-    return int(os.environ.get("HUB_REMINDER_DAYS", "30"))
 
 
 def reconcile(
@@ -37,10 +32,14 @@ def reconcile(
         logical_day = date.fromisoformat(day)
     except ValueError as exc:
         raise typer.BadParameter(f"{day!r} is not a date like 2026-11-20") from exc
+    try:
+        reminder_days = REMINDER_DAYS.value_from()
+    except ThresholdError as exc:
+        raise typer.BadParameter(str(exc)) from exc
     engine = make_engine()
     summary = reconcile_day(logical_day, engine=engine)
     with engine.connect() as connection:
-        report = build_report(connection, logical_day, reminder_days())
+        report = build_report(connection, logical_day, reminder_days)
     engine.dispose()
     paths = write_report(report, settings().var_dir / "reports" / "reconcile")
 
@@ -57,7 +56,7 @@ def reconcile(
     console.print(table)
     console.print(f"facts fetched: {summary.fetched}; pushed: {summary.pushed or 'none'}")
     console.print(f"platform status changes: {summary.status_changes or 'none'}")
-    console.print(f"reminders (next {reminder_days()} days): {len(report.reminders)} records")
+    console.print(f"reminders (next {reminder_days} days): {len(report.reminders)} records")
     if report.calendar_warning:
         console.print(f"[yellow]{report.calendar_warning}[/]")
     for error in [*summary.errors, *summary.push_rejected]:
