@@ -30,6 +30,7 @@ from hub.settings import settings
 from hub.sources import SourceSpec, get_source
 from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
 from hub.store.db import make_engine
+from hub.store.quarantine import resolve_quarantined
 from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor, source_file
 from hub.store.upsert import UpsertCounts, loaded_columns, upsert_records
 from hub.validate import validate
@@ -229,6 +230,14 @@ class _BatchLoader:
         counts = upsert_records(
             self.connection, self.spec.kind, prepared.canonical, prepared.canonical_encoded
         )
+        resolved = resolve_quarantined(
+            self.connection,
+            self.spec.id,
+            prepared.canonical["document_no"].dropna(),
+            self.received_at,
+        )
+        if resolved:
+            self.log.info("quarantined records resolved by a good delivery", rows=resolved)
         return counts + UpsertCounts(unchanged=prepared.duplicates)
 
     def _raw(self, frame: pd.DataFrame, origin: str, seqs: pd.Index, bad: object) -> pd.DataFrame:
@@ -259,6 +268,7 @@ class _BatchLoader:
             created_at=self.received_at,
         )
         document = records["document_no"].iloc[rows].astype("str")
+        found["document_no"] = document.to_numpy()
         named = (" (" + document + ")").fillna("").to_numpy()
         found["message"] = (
             f"source {self.spec.id}, batch {self.summary.batch_id} record "

@@ -12,7 +12,7 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 
 import pandas as pd
@@ -21,6 +21,7 @@ import sqlalchemy as sa
 
 from hub.collect import BatchSummary, CollectError, collect_source
 from hub.sources import enabled_sources, get_source
+from hub.status import platform_status
 from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record
 from sandbox.agencies import RULES
 from sandbox.config import SandboxConfig
@@ -282,6 +283,43 @@ def test_every_quarantined_record_is_kept_raw_with_its_reason(province: Province
         document = json.loads(r["payload"])["WSH"]
         prefix = f"source {source_id}, batch {summary.batch_id} record {r['raw_seq']}"
         assert r["message"].startswith(f"{prefix} ({document}): " if document else f"{prefix}: ")
+
+
+def test_a_quarantined_record_delivered_again_good_is_resolved(province: Province) -> None:
+    source_id = "zj_yjt_penalty_db"
+    province.deliver(DAY, source_id)
+    province.collect(DAY, source_id)
+    defects = province.truth(DAY, source_id)["details"]["defects"]
+    *fixed, left = sorted({d["document_no"] for d in defects if d["document_no"]})
+    assert fixed
+
+    # The agency corrects all but one of its defective rows: the content of a clean row under
+    # the row's own document number, written again the next morning.
+    next_day = DAY + timedelta(days=1)
+    agency = sa.create_engine(province.config.exchange_database_url)
+    table = sa.Table("yj_xzcf", sa.MetaData(), autoload_with=agency)
+    corrected = 0
+    with agency.begin() as exchange:
+        rows = exchange.execute(sa.select(table)).mappings().all()
+        clean = next(r for r in rows if r["WSH"] not in {d["document_no"] for d in defects})
+        content = {k: v for k, v in clean.items() if k not in ("id", "WSH", "update_time")}
+        for document in fixed:
+            corrected += exchange.execute(
+                table.update()
+                .where(table.c["WSH"] == document)
+                .values(**content, update_time=datetime(2026, 11, 4, 9, 0))
+            ).rowcount
+    agency.dispose()
+    again = province.collect(next_day, source_id)
+
+    assert (again.read, again.quarantined) == (corrected, 0)
+    q = quarantine.c
+    with province.engine.connect() as connection:
+        rows = connection.execute(sa.select(q.document_no, q.resolved_at)).all()
+    assert {document for document, resolved in rows if resolved is not None} == set(fixed)
+    assert len(rows) == len(defects)  # resolving keeps every reason
+    still_open = platform_status(province.engine, datetime.now(UTC)).quarantine
+    assert sum(c.records for c in still_open) == sum(1 for d in defects if d["document_no"] == left)
 
 
 def test_a_rejected_file_dropped_again_is_read_again(province: Province) -> None:

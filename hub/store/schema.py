@@ -136,8 +136,21 @@ quarantine = sa.Table(
     sa.Column("message", sa.Text, nullable=False),
     sa.Column("department", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
-    sa.Column("resolved_at", Timestamp),
+    sa.Column("document_no", sa.String(128), comment="as delivered, when the record had one"),
+    sa.Column(
+        "resolved_at",
+        Timestamp,
+        comment="when a record of the same source and document number loaded after it",
+    ),
     sa.ForeignKeyConstraint(["batch_id", "raw_seq"], ["raw_record.batch_id", "raw_record.seq"]),
+    # Only the open ones: each page a source loads is checked against them.
+    sa.Index(
+        "ix_quarantine_open_document_no",
+        "source_id",
+        "document_no",
+        postgresql_where=sa.text("resolved_at IS NULL"),
+        sqlite_where=sa.text("resolved_at IS NULL"),
+    ),
     comment="One row per rule a raw record failed, with the department that must fix it.",
 )
 
