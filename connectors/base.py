@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Protocol
 
@@ -25,11 +25,15 @@ class SourceError(Exception):
 
 @dataclass(frozen=True)
 class DroppedFile:
-    """A file found in a drop folder: where it is and what it holds (by SHA-256)."""
+    """A file found in a drop folder: where it is, what it holds (by SHA-256), when exported.
+
+    ``exported_on`` is the date in the file's name, where the source declares one.
+    """
 
     path: Path
     sha256: str
     size: int
+    exported_on: date | None = None
 
 
 @dataclass

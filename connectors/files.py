@@ -12,8 +12,10 @@ import codecs
 import hashlib
 import json
 import logging
+import re
 import zipfile
 from collections.abc import Callable, Iterator
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -73,7 +75,12 @@ class FileReader:
         if not self.folder.is_dir():
             raise SourceError(self.source_id, f"drop folder {self.folder} does not exist")
         for path in self._dropped_paths():
-            dropped = DroppedFile(path=path, sha256=_sha256(path), size=path.stat().st_size)
+            dropped = DroppedFile(
+                path=path,
+                sha256=_sha256(path),
+                size=path.stat().st_size,
+                exported_on=date_in_name(path.name, self.spec.name_date_format),
+            )
             if dropped.sha256 in request.processed_files:
                 log.info(
                     "%s was processed before; archiving it [source=%s]",
@@ -113,6 +120,10 @@ class FileReader:
         try:
             if dropped.size == 0:
                 raise _UnreadableFileError("empty file")
+            if self.spec.name_date_format and dropped.exported_on is None:
+                raise _UnreadableFileError(
+                    f"the file name holds no export date like {self.spec.name_date_format}"
+                )
             rows, frame_of = readers[self.spec.format](dropped.path)
         except _UnreadableFileError as exc:
             # Collection logs the rejection, naming the batch too.
@@ -212,6 +223,24 @@ def _free_name(folder: Path, dropped: DroppedFile) -> Path:
         candidate = folder / f"{path.stem}-{tag}{counter}{path.suffix}"
         attempt += 1
     return candidate
+
+
+_DATE_FIELDS = {"%Y": r"\d{4}", "%m": r"\d{2}", "%d": r"\d{2}"}
+
+
+def date_in_name(name: str, date_format: str | None) -> date | None:
+    """The first date written as ``date_format`` (``%Y``, ``%m``, ``%d``) in a file name."""
+    if not date_format:
+        return None
+    pattern = re.escape(date_format)
+    for field, digits in _DATE_FIELDS.items():
+        pattern = pattern.replace(re.escape(field), digits)
+    for found in re.finditer(f"(?=({pattern}))", name):
+        try:
+            return datetime.strptime(found.group(1), date_format).date()
+        except ValueError:
+            continue
+    return None
 
 
 def _sha256(path: Path) -> str:

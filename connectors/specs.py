@@ -132,6 +132,11 @@ class FileConnector(_Spec):
     The folder is ``<drop root>/<folder>``, the drop root being the Connection's ``extra.path``
     (or its host). Files matching ``pattern`` are read once; afterwards they are moved to
     ``archive/<date>/`` beside them, and unreadable files to ``rejected/`` with a reason file.
+
+    ``name_date_format`` (e.g. ``%Y%m%d``) says the agency names each file by its export date.
+    A record's versions then apply in export order, so a file dropped again late (after a
+    rejected transfer, say) does not undo a correction exported after it; a file whose name holds
+    no such date is rejected.
     """
 
     type: Literal["file"] = "file"
@@ -142,6 +147,7 @@ class FileConnector(_Spec):
     encoding: Literal["auto", "utf-8", "gbk", "gb18030"] = "auto"
     delimiter: str = ","
     sheet: str | int = 0
+    name_date_format: str | None = None
 
 
 Connector = Annotated[HttpConnector | SqlConnector | FileConnector, Field(discriminator="type")]

@@ -179,7 +179,8 @@ class _BatchLoader:
         self._load_records(page)
 
     def _load_records(self, page: RawPage) -> None:
-        prepared = self._prepare(page.frame.reset_index(drop=True), page.origin)
+        exported_on = page.file.exported_on if page.file is not None else None
+        prepared = self._prepare(page.frame.reset_index(drop=True), page.origin, exported_on)
         self.summary.read += prepared.read
         self.summary.quarantined += prepared.quarantined
         # Writes run on the writer thread while the next page is read and mapped; at most one
@@ -196,7 +197,7 @@ class _BatchLoader:
             self.summary.counts += self.pending.result()
             self.pending = None
 
-    def _prepare(self, frame: pd.DataFrame, origin: str) -> _PreparedPage:
+    def _prepare(self, frame: pd.DataFrame, origin: str, exported_on: date | None) -> _PreparedPage:
         mapped = map_page(self.spec, frame)
         for drift in mapped.drift:
             if drift not in self.summary.drift:
@@ -209,7 +210,7 @@ class _BatchLoader:
         seqs = pd.RangeIndex(self.next_seq, self.next_seq + len(frame))
         self.next_seq += len(frame)
         bad = frame.index.isin(problems["row"])
-        canonical, duplicates = self._canonical(mapped.records[~bad], seqs[~bad])
+        canonical, duplicates = self._canonical(mapped.records[~bad], seqs[~bad], exported_on)
         quarantined = self._quarantine(problems, mapped.records, seqs)
         if self.log.isEnabledFor(logging.DEBUG):
             self._log_quarantined(problems, mapped.records, seqs)
@@ -295,7 +296,9 @@ class _BatchLoader:
                 reason=problem.message,
             )
 
-    def _canonical(self, records: pd.DataFrame, seqs: pd.Index) -> tuple[pd.DataFrame, int]:
+    def _canonical(
+        self, records: pd.DataFrame, seqs: pd.Index, exported_on: date | None
+    ) -> tuple[pd.DataFrame, int]:
         """Records with identity, fingerprint and lineage; one per identity (the last wins)."""
         kind = self.spec.kind
         canonical = records.assign(
@@ -305,6 +308,7 @@ class _BatchLoader:
             raw_seq=seqs,
             received_at=self.received_at,
             updated_at=self.received_at,
+            exported_on=exported_on,
             content_hash=content_hashes(kind, records),
             version=1,
         )

@@ -214,6 +214,11 @@ def _record_table(kind: RecordKind) -> sa.Table:
         sa.Column("raw_seq", sa.Integer, nullable=False),
         sa.Column("received_at", Timestamp, nullable=False),
         sa.Column("updated_at", Timestamp, nullable=False),
+        sa.Column(
+            "exported_on",
+            sa.Date,
+            comment="the agency's export date of this version, where its delivery says it",
+        ),
         sa.Column("content_hash", sa.String(32), nullable=False),
         sa.Column("version", sa.Integer, nullable=False),
         sa.Column("publicity_start", sa.Date, comment="公示起始日"),

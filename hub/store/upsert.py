@@ -86,7 +86,11 @@ def _known_keys(connection: sa.Connection, target: sa.Table, keys: list[str]) ->
 
 
 def _set_aside_outdated(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> int:
-    """Delete from ``staging`` the versions its records were corrected from; return how many."""
+    """Delete from ``staging`` the versions older than the records' current ones; say how many.
+
+    A staged version is older when the record was corrected from it (its content hash is in the
+    history) or when the agency exported it before the current version (``exported_on``).
+    """
     current = target.alias("current")
     differs = sa.select(current.c.record_key).where(
         current.c.record_key == staging.c.record_key,
@@ -96,9 +100,13 @@ def _set_aside_outdated(connection: sa.Connection, target: sa.Table, staging: sa
         record_history.c.record_key == staging.c.record_key,
         record_history.c.content_hash == staging.c.content_hash,
     )
+    exported_before = sa.select(current.c.record_key).where(
+        current.c.record_key == staging.c.record_key,
+        staging.c.exported_on < current.c.exported_on,
+    )
     outdated = connection.execute(
         staging.delete()
-        .where(sa.exists(differs), sa.exists(superseded))
+        .where(sa.exists(differs), sa.or_(sa.exists(superseded), sa.exists(exported_before)))
         .returning(
             staging.c.source_id, staging.c.batch_id, staging.c.raw_seq, staging.c.document_no
         )

@@ -186,6 +186,24 @@ def test_truncated_csv_is_rejected_while_the_good_file_loads(drop: Path) -> None
     assert "Expected 3 columns, got 2" in reason
 
 
+def test_a_dated_file_carries_its_export_date_and_an_undated_one_is_rejected(drop: Path) -> None:
+    write_csv(drop / "xzcf_20260527_whole.csv", [HEADER, *ROWS])
+    write_csv(drop / "xzcf_latest.csv", [HEADER, *ROWS])
+    reader = make_reader(drop, name_date_format="%Y%m%d")
+
+    dated, undated = read_all(reader)  # oldest name first
+    for page in (dated, undated):
+        reader.settle(page, DAY)
+
+    assert (dated.file.exported_on, dated.error, len(dated.frame)) == (
+        dt.date(2026, 5, 27),
+        None,
+        2,
+    )
+    assert undated.error == "the file name holds no export date like %Y%m%d"
+    assert names_in(drop / "rejected") == ["xzcf_latest.csv", "xzcf_latest.csv.reason.txt"]
+
+
 def test_empty_file_is_unreadable(drop: Path) -> None:
     (drop / "a.csv").touch()
 

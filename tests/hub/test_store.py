@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 
 import pandas as pd
 import pytest
@@ -37,7 +37,9 @@ def test_reference_data_holds_the_seed_departments(platform_engine: sa.Engine) -
     assert sorted(units) == ["省法院", "省经济研究院"]
 
 
-def _penalties(documents: list[str], fine: float, batch_id: int) -> pd.DataFrame:
+def _penalties(
+    documents: list[str], fine: float, batch_id: int, exported_on: date | None = None
+) -> pd.DataFrame:
     records = pd.DataFrame(
         {name: None for name in field_names(RecordKind.PENALTY)}, index=range(len(documents))
     )
@@ -55,6 +57,7 @@ def _penalties(documents: list[str], fine: float, batch_id: int) -> pd.DataFrame
         raw_seq=range(len(documents)),
         received_at=now,
         updated_at=now,
+        exported_on=exported_on,
         content_hash=content_hashes(RecordKind.PENALTY, records),
         version=1,
     )
@@ -134,4 +137,39 @@ def test_a_replayed_earlier_version_does_not_undo_a_correction(
     assert warnings == [
         "outdated version not applied: the record was corrected since "
         "[source=test batch=3 seq=0 document_no=罚〔2026〕1号]"
+    ]
+
+
+def test_an_export_dropped_late_does_not_undo_a_later_exported_correction(
+    platform_engine: sa.Engine,
+) -> None:
+    table = RECORD_TABLES[RecordKind.PENALTY]
+    documents = ["罚〔2026〕1号", "罚〔2026〕2号"]
+    # The file of 27 May was rejected in transfer; the correction of 28 May loaded first.
+    with platform_engine.begin() as connection:
+        upsert_records(
+            connection, RecordKind.PENALTY, _penalties(documents[:1], 0.5, 1, date(2026, 5, 28))
+        )
+    # The agency drops the file of 27 May again: its original version was never seen here.
+    with platform_engine.begin() as connection:
+        late = upsert_records(
+            connection, RecordKind.PENALTY, _penalties(documents, 0.2, 2, date(2026, 5, 27))
+        )
+    # An export of 29 May changes the record again: a correction.
+    with platform_engine.begin() as connection:
+        later = upsert_records(
+            connection, RecordKind.PENALTY, _penalties(documents[:1], 0.7, 3, date(2026, 5, 29))
+        )
+
+    assert late == UpsertCounts(inserted=1, outdated=1)
+    assert later == UpsertCounts(updated=1)
+    with platform_engine.connect() as connection:
+        rows = connection.execute(
+            sa.select(table.c.document_no, table.c.fine_amount, table.c.exported_on).order_by(
+                table.c.document_no
+            )
+        ).all()
+    assert [(r.document_no, float(r.fine_amount), r.exported_on) for r in rows] == [
+        ("罚〔2026〕1号", 0.7, date(2026, 5, 29)),
+        ("罚〔2026〕2号", 0.2, date(2026, 5, 27)),
     ]
