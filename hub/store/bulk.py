@@ -6,12 +6,15 @@ encode one page while the previous one is being written.
 
 from __future__ import annotations
 
+import json
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 import pandas as pd
 import pyarrow as pa
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
+from sqlalchemy.dialects import postgresql
 
 
 @dataclass(frozen=True)
@@ -80,3 +83,18 @@ def insert_frame(connection: sa.Connection, table: sa.Table, frame: pd.DataFrame
     Naive datetime columns are dates; missing values become NULL.
     """
     insert_encoded(connection, table, encode_frame(connection.dialect.name, frame))
+
+
+def among(
+    connection: sa.Connection, column: sa.ColumnElement[str], values: Iterable[str]
+) -> sa.ColumnElement[bool]:
+    """``column`` is one of ``values``, bound as one parameter however many there are.
+
+    A PostgreSQL array (``= ANY``), a JSON list on SQLite (``IN json_each``): either way an index
+    on ``column`` is probed once per value, and no statement grows with the page.
+    """
+    if connection.dialect.name == "postgresql":
+        array = sa.bindparam(None, list(values), type_=postgresql.ARRAY(sa.String))
+        return column == sa.any_(array)
+    each = sa.func.json_each(sa.bindparam(None, json.dumps(list(values)))).table_valued("value")
+    return column.in_(sa.select(each.c.value))

@@ -7,10 +7,8 @@ from datetime import datetime
 
 import sqlalchemy as sa
 
+from hub.store.bulk import among
 from hub.store.schema import quarantine
-
-_CHUNK = 5_000
-"""Document numbers per ``IN (...)``: well under SQLite's limit of bound parameters."""
 
 
 def resolve_quarantined(
@@ -20,26 +18,16 @@ def resolve_quarantined(
 
     A quarantine row stays open until a record of the same source with the same document number
     loads; one without a document number stays open until someone closes it. Returns the rows
-    resolved. Runs in the caller's transaction, with the load that resolved them.
+    resolved. Runs in the caller's transaction, with the load that resolved them; costs one
+    probe of the open rows' index per loaded document, however many rows are open.
     """
     q = quarantine.c
-    still_open = set(
-        connection.scalars(
-            sa.select(q.document_no)
-            .distinct()
-            .where(q.source_id == source_id, q.resolved_at.is_(None), q.document_no.is_not(None))
+    return connection.execute(
+        quarantine.update()
+        .where(
+            q.source_id == source_id,
+            q.resolved_at.is_(None),
+            among(connection, q.document_no, loaded_documents),
         )
-    )
-    fixed = sorted(still_open.intersection(loaded_documents))
-    resolved = 0
-    for start in range(0, len(fixed), _CHUNK):
-        resolved += connection.execute(
-            quarantine.update()
-            .where(
-                q.source_id == source_id,
-                q.resolved_at.is_(None),
-                q.document_no.in_(fixed[start : start + _CHUNK]),
-            )
-            .values(resolved_at=at)
-        ).rowcount
-    return resolved
+        .values(resolved_at=at)
+    ).rowcount

@@ -19,7 +19,6 @@ primary key; its transaction rolls back whole and the retry finds the record kno
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pandas as pd
@@ -28,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.logs import get_logger
 from hub.model import RecordKind, field_names
-from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded, insert_frame
+from hub.store.bulk import EncodedFrame, among, encode_frame, insert_encoded, insert_frame
 from hub.store.schema import LIFECYCLE_COLUMNS, PUBLICITY_COLUMNS, RECORD_TABLES, record_history
 
 log = get_logger(__name__)
@@ -74,15 +73,9 @@ def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:
 
 
 def _known_keys(connection: sa.Connection, target: sa.Table, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the table holds, in one query (an array or a JSON list parameter)."""
-    if connection.dialect.name == "postgresql":
-        statement = sa.text(f"SELECT record_key FROM {target.name} WHERE record_key = ANY(:keys)")
-        return set(connection.scalars(statement, {"keys": keys}))
-    statement = sa.text(
-        f"SELECT record_key FROM {target.name} "
-        "WHERE record_key IN (SELECT value FROM json_each(:keys))"
-    )
-    return set(connection.scalars(statement, {"keys": json.dumps(keys)}))
+    """Which of ``keys`` the table holds, in one query."""
+    key = target.c.record_key
+    return set(connection.scalars(sa.select(key).where(among(connection, key, keys))))
 
 
 def _set_aside_outdated(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> int:
