@@ -34,12 +34,12 @@ ROOT = Path(__file__).resolve().parent.parent
 WORK = ROOT / "var" / "bench" / "fanout"
 sys.path.insert(0, str(ROOT))
 
-from hub.changes import apply_status_changes  # noqa: E402
+from hub.core.settings import MAPPINGS_DIR  # noqa: E402
 from hub.fanout.deliver import deliver  # noqa: E402
-from hub.reference import load_reference  # noqa: E402
-from hub.settings import MAPPINGS_DIR  # noqa: E402
+from hub.reconcile.changes import apply_status_changes  # noqa: E402
 from hub.store.bulk import insert_frame  # noqa: E402
 from hub.store.db import make_engine, upgrade  # noqa: E402
+from hub.store.reference import load_reference  # noqa: E402
 from hub.store.schema import RECORD_TABLES  # noqa: E402
 from sandbox.codes import make_uscc  # noqa: E402
 

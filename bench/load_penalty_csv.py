@@ -151,7 +151,7 @@ def measure_hub(backend: str, csv_path: Path) -> dict:
             HUB_SOURCES_DIR=str(workdir / "sources"),
             AIRFLOW_CONN_BENCH_DROP=json.dumps({"conn_type": "fs", "extra": {"path": tmp}}),
         )
-        from hub.collect import collect_source
+        from hub.collect.run import collect_source
         from hub.store.db import make_engine, upgrade
 
         engine = make_engine(url)

@@ -27,10 +27,10 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 from common import database_url, drop_database, peak_mb
 
+from hub.core.targets import pull_targets
 from hub.publish.config import PublishSettings
 from hub.publish.publisher import publish
 from hub.store.db import make_engine, upgrade
-from hub.targets import pull_targets
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 FIRST_DAY = date(2026, 11, 2)

@@ -177,7 +177,7 @@ def _index_ddl(conn: sa.Connection, table: str) -> tuple[list[str], list[str]]:
 
 
 def build_store(url: str, backend: str, records: int) -> dict:
-    from hub.ledger import refresh_system_status
+    from hub.reconcile.ledger import refresh_system_status
     from hub.store.db import make_engine, upgrade
 
     engine = make_engine(url)
@@ -225,7 +225,7 @@ def export_inputs(url: str, folder: Path) -> None:
 
 
 def measure_hub(url: str, day: date) -> dict:
-    from hub.reconcile import reconcile_day
+    from hub.reconcile.run import reconcile_day
     from hub.store.db import make_engine
 
     engine = make_engine(url)

@@ -37,7 +37,7 @@ from common import database_url, drop_database, peak_mb
 from rehearsal_audit import Check, audit
 from rehearsal_run import STEPS, DayFigures, Options, Rehearsal
 
-from hub.settings import PROJECT_ROOT
+from hub.core.settings import PROJECT_ROOT
 from hub.store.publish_schema import delta_file
 from hub.store.schema import raw_record, status_change
 
@@ -121,8 +121,8 @@ def _fault_days(rehearsal: Rehearsal) -> list[dict[str, Any]]:
 
 
 def _quality_report(rehearsal: Rehearsal) -> dict[str, Any]:
+    from hub.report.run import report_folder, write_report
     from quality.periods import Period
-    from quality.run import report_folder, write_report
 
     last = rehearsal.days[-1].day
     period = Period.parse(f"{last:%Y}" if rehearsal.options.days >= 365 else f"{last:%Y-%m}")

@@ -30,6 +30,7 @@ from rehearsal_run import (
     Rehearsal,
 )
 
+from hub.core.targets import Target, pull_targets, push_targets
 from hub.store.outbox_schema import outbox
 from hub.store.publish_schema import delta_file, delta_manifest
 from hub.store.reconcile_schema import reconcile_run
@@ -42,7 +43,6 @@ from hub.store.schema import (
     source_file,
     status_change,
 )
-from hub.targets import Target, pull_targets, push_targets
 from sandbox.deliver import read_truth
 from sandbox.records import document_no
 

@@ -1,6 +1,6 @@
 """The rehearsal's machinery: a province at scale, run day by day as a scheduler would, with faults.
 
-Each day D, with the platform clock (``hub.clock``) set to D+1 01:00 Asia/Shanghai, when the
+Each day D, with the platform clock (``hub.core.clock``) set to D+1 01:00 Asia/Shanghai, when the
 daily DAGs start: the sandbox delivers D, Credit China and GSXT decide D's repairs, every source
 is collected for D (one after the other: on the shared two cores, worker processes were
 slower), the repairs are reconciled, the outbox is pushed to the loopback receivers and D's delta
@@ -28,17 +28,17 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub import clock
-from hub.collect import CollectError, collect_source
+from hub.collect.run import CollectError, collect_source
+from hub.collect.sources import enabled_sources
+from hub.core import clock
+from hub.core.settings import settings
 from hub.fanout.deliver import deliver as fan_out
 from hub.publish.config import PublishSettings, publish_settings
 from hub.publish.publisher import publish
 from hub.reconcile.run import reconcile_day
 from hub.reconcile.systems import RepairSystems
-from hub.reference import load_reference
-from hub.settings import settings
-from hub.sources import enabled_sources
 from hub.store.db import make_engine, upgrade
+from hub.store.reference import load_reference
 from sandbox.agencies import AGENCIES, Agency, Faults
 from sandbox.config import SandboxConfig
 from sandbox.cycle import environment

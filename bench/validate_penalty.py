@@ -5,7 +5,8 @@
 
 Uses the CSV file drop of ``load_penalty_csv.py`` (written once to ``var/bench/``). Each
 measurement runs in its own process:
-- suite: the penalty suite as collection runs it (``hub.validate.validate``, vectorised) on the
+- suite: the penalty suite as collection runs it (``hub.collect.validate.validate``, vectorised) on
+the
   mapped records, in the collection's pages of 100,000; records/s of validation alone;
 - ge: Great Expectations itself validating the same million mapped records with the same suite
   in one batch (SUMMARY results), for comparison;
@@ -38,8 +39,8 @@ PAGE = 100_000
 
 def _mapped_pages(csv_path: Path) -> list[pd.DataFrame]:
     """The file mapped page by page as collection maps it (not timed)."""
-    from hub.mapping import map_page
-    from hub.sources import SourceSpec
+    from hub.collect.mapping import map_page
+    from hub.collect.sources import SourceSpec
 
     spec = SourceSpec.model_validate(_spec())
     pages = []
@@ -56,8 +57,8 @@ def _spec() -> dict:
 
 def measure_suite(csv_path: Path) -> dict:
     """Time the vectorised suite over every mapped page."""
-    from hub.model import RecordKind
-    from hub.validate import validate
+    from hub.collect.validate import validate
+    from hub.core.model import RecordKind
     from quality.config import suite_parameters
 
     pages = _mapped_pages(csv_path)
@@ -75,7 +76,7 @@ def measure_suite(csv_path: Path) -> dict:
 
 def measure_ge(csv_path: Path) -> dict:
     """Time Great Expectations validating all mapped records with the penalty suite."""
-    from hub.model import RecordKind
+    from hub.core.model import RecordKind
     from quality.config import suite_parameters
     from quality.evaluate import validation_frame
 
@@ -103,9 +104,9 @@ def measure_ge(csv_path: Path) -> dict:
 def measure_collect(backend: str, csv_path: Path, with_suite: bool) -> dict:
     """Time the real collection of the file, with the suite or with validation switched off."""
     if not with_suite:
-        import hub.collect
+        import hub.collect.run
 
-        hub.collect.validate = lambda *args, **kwargs: []
+        hub.collect.run.validate = lambda *args, **kwargs: []
     return loading.measure_hub(backend, csv_path)
 
 

@@ -4,7 +4,7 @@ A connection ``agency_x`` is read from the environment variable ``AIRFLOW_CONN_A
 either of Airflow's two forms: a URI (``http://user:secret@host:8080/path?timeout=5``) or JSON
 (``{"conn_type": "http", "host": "...", "password": "...", "extra": {...}}``). Inside Airflow the
 DAGs pass a resolver backed by Airflow's own secrets backends instead
-(``connectors.airflow_connections``).
+(``hub_airflow.connections``).
 """
 
 from __future__ import annotations

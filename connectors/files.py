@@ -27,7 +27,7 @@ from openpyxl.utils.exceptions import InvalidFileException
 from connectors.base import DroppedFile, RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.specs import FileConnector
-from hub import clock
+from hub.core import clock
 
 log = logging.getLogger(__name__)
 

@@ -2,14 +2,14 @@
 
 One mapped task per source declared in `mappings/sources/` (enabled ones), so a source that is
 down or sends an unusable delivery fails alone while the others load. Each task runs one batch
-(`hub.collect.collect_source`) for the run's day: the data interval `[D 00:00, D+1 00:00)` in
+(`hub.collect.run.collect_source`) for the run's day: the data interval `[D 00:00, D+1 00:00)` in
 Asia/Shanghai. Figures per batch are in `hub status` and the `ingest_batch` table; quarantined
 records with their reasons in `quarantine`.
 
 Each source's task runs in its agency's Airflow pool (`pool:` in the source file, e.g.
 `agency_scjg` with 2 slots), so one agency is never read by more tasks at once than it allows:
 `hub airflow pools` prints them for `airflow pools import`, and the cluster policy in
-`hub.airflow_setup` puts each mapped task into its source's pool (Airflow has no per-instance pool
+`hub_airflow.setup` puts each mapped task into its source's pool (Airflow has no per-instance pool
 argument). At most 4 sources are read at once overall.
 
 When at least one source loaded, the `platform_credit_records` Asset is updated with the day in
@@ -49,15 +49,15 @@ def collect_credit_records() -> None:
 
     @task
     def enabled_source_ids() -> list[str]:
-        from hub.sources import enabled_sources
+        from hub.collect.sources import enabled_sources
 
         return [source.id for source in enabled_sources()]
 
     @task(max_active_tis_per_dagrun=4, map_index_template="{{ source_id }}")
     def collect(source_id: str, data_interval_start: pendulum.DateTime | None = None) -> dict:
-        from connectors.airflow_connections import airflow_connection
-        from hub.collect import collect_source
-        from hub.settings import local_day
+        from hub.collect.run import collect_source
+        from hub.core.settings import local_day
+        from hub_airflow.connections import airflow_connection
 
         day = local_day(data_interval_start)
         summary = collect_source(source_id, day, resolve=airflow_connection)
@@ -68,8 +68,8 @@ def collect_credit_records() -> None:
         data_interval_start: pendulum.DateTime | None = None, outlet_events=None
     ) -> str:
         """Mark the platform's records of the run's day as updated (quality, reconcile listen)."""
-        from hub.run_day import event_day
-        from hub.settings import local_day
+        from hub.core.settings import local_day
+        from hub_airflow.run_day import event_day
 
         day = local_day(data_interval_start)
         outlet_events[PLATFORM_RECORDS].extra = event_day(day)

@@ -53,22 +53,22 @@ def fanout_removals() -> None:
 
     @task
     def push_target_ids() -> list[str]:
-        from hub.targets import push_targets
+        from hub.core.targets import push_targets
 
         return [target.id for target in push_targets()]
 
     @task(map_index_template="{{ target_id }}")
     def deliver(target_id: str) -> dict:
-        from connectors.airflow_connections import airflow_connection
-        from hub.fanout.claims import RetrySchedule
-        from hub.fanout.deliver import deliver as deliver_outbox
-        from hub.store.db import make_engine
-        from hub.targets import all_targets
-        from hub.thresholds import (
+        from hub.core.targets import all_targets
+        from hub.core.thresholds import (
             FANOUT_LEASE_SECONDS,
             FANOUT_RETRY_BASE_SECONDS,
             FANOUT_RETRY_MAX_SECONDS,
         )
+        from hub.fanout.claims import RetrySchedule
+        from hub.fanout.deliver import deliver as deliver_outbox
+        from hub.store.db import make_engine
+        from hub_airflow.connections import airflow_connection
 
         schedule = RetrySchedule(
             base_seconds=FANOUT_RETRY_BASE_SECONDS.value_from(Variable.get),

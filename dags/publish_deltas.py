@@ -50,8 +50,8 @@ def publish_deltas() -> None:
     @task
     def publish_day(data_interval_start: pendulum.DateTime | None = None) -> list[dict]:
         """Publish the run's day (and any unpublished day before it) for every pull site."""
+        from hub.core.settings import local_day
         from hub.publish.publisher import publish
-        from hub.settings import local_day
 
         return [
             {
@@ -66,11 +66,11 @@ def publish_deltas() -> None:
     @task(outlets=[DELTA_FILES])
     def expire_old_files(data_interval_start: pendulum.DateTime | None = None) -> list[dict]:
         """Delete the files past the retention, counted back from the run's day."""
+        from hub.core.settings import local_day
+        from hub.core.thresholds import DELTA_RETENTION_DAYS
         from hub.publish.config import publish_settings
         from hub.publish.retention import expire_old_files as expire
-        from hub.settings import local_day
         from hub.store.db import make_engine
-        from hub.thresholds import DELTA_RETENTION_DAYS
 
         config = publish_settings(DELTA_RETENTION_DAYS.value_from(Variable.get))
         engine = make_engine()

@@ -54,8 +54,8 @@ def quality_report() -> None:
 
     @task
     def periods(dag_run=None) -> list[str]:
-        from hub.settings import settings
-        from quality.schedule import periods_for_run
+        from hub.core.settings import settings
+        from hub.report.schedule import periods_for_run
 
         chosen = periods_for_run(
             str(dag_run.run_type), dag_run.run_after, dag_run.conf, settings().timezone
@@ -66,8 +66,8 @@ def quality_report() -> None:
     def data_docs(period: str, dag_run=None) -> int:
         from airflow.sdk.exceptions import AirflowSkipException
 
+        from hub.report.run import report_folder, write_data_docs
         from quality.periods import Granularity, Period
-        from quality.run import report_folder, write_data_docs
 
         chosen = Period.parse(period)
         asked = bool((dag_run.conf or {}).get("data_docs"))
@@ -80,8 +80,8 @@ def quality_report() -> None:
 
     @task(trigger_rule=TriggerRule.ALL_DONE, map_index_template="{{ period }}")
     def report(period: str) -> dict:
+        from hub.report.run import report_folder, write_report
         from quality.periods import Period
-        from quality.run import report_folder, write_report
 
         chosen = Period.parse(period)
         files = write_report(chosen, report_folder(chosen))

@@ -18,8 +18,8 @@ valid for what was read); the task's retries read it again. The `platform_status
 is updated after every successful run with the day in its extra, which starts the fan-out.
 
 Deadline: a daily run that has not finished by 08:00 of D+1 (`HUB_RECONCILE_DEADLINE`) is reported
-by `hub.alerts.reconcile_deadline_missed`: an error in the scheduler's executor log and a post to
-the `hub_alerts` webhook connection when defined. Same as `hub reconcile --date D`.
+by `hub_airflow.alerts.reconcile_deadline_missed`: an error in the scheduler's executor log and a
+post to the `hub_alerts` webhook connection when defined. Same as `hub reconcile --date D`.
 """
 
 from __future__ import annotations
@@ -39,8 +39,8 @@ from airflow.sdk import (
     task,
 )
 
-from hub.alerts import reconcile_deadline_missed
-from hub.thresholds import reconcile_deadline
+from hub.core.thresholds import reconcile_deadline
+from hub_airflow.alerts import reconcile_deadline_missed
 
 SHANGHAI = pendulum.timezone("Asia/Shanghai")
 PLATFORM_RECORDS = Asset(name="platform_credit_records", uri="hub://platform/credit_records")
@@ -76,14 +76,14 @@ def reconcile_repairs() -> None:
 
     @task(outlets=[STATUS_CHANGES])
     def reconcile(dag_run=None, triggering_asset_events=None, outlet_events=None) -> dict:
-        from connectors.airflow_connections import airflow_connection
+        from hub.core.settings import settings
+        from hub.core.thresholds import REMINDER_DAYS
         from hub.reconcile.report import build_report, write_report
         from hub.reconcile.run import reconcile_day
         from hub.reconcile.systems import RepairSystems
-        from hub.run_day import event_day, run_day
-        from hub.settings import settings
         from hub.store.db import make_engine
-        from hub.thresholds import REMINDER_DAYS
+        from hub_airflow.connections import airflow_connection
+        from hub_airflow.run_day import event_day, run_day
 
         day = run_day(
             data_interval_start=dag_run.data_interval_start,

@@ -1,7 +1,7 @@
 """Great Expectations checkpoints per department, and Data Docs a browser reads offline.
 
 For a period, every record the platform received is mapped again from its raw payload
-(``quality.frames``) and validated by real GE: one ``Checkpoint`` per department and record kind
+(``hub.report.frames``) and validated by real GE: one ``Checkpoint`` per department and record kind
 (a checkpoint's validations share one batch, and each kind has its own suite); then the Data Docs
 site in the report folder is built once. Data Docs fetch Bootstrap, jQuery and fonts from CDNs; the
 platform is offline, so those references are removed and a small stylesheet is written into every
@@ -23,9 +23,9 @@ import great_expectations as gx
 import pandas as pd
 from great_expectations.core.run_identifier import RunIdentifier
 
-from hub import clock
-from hub.model import RecordKind
-from hub.reference import department_rows
+from hub.core import clock
+from hub.core.model import RecordKind
+from hub.core.reference import department_rows
 from quality.checkpoint_results import CheckpointOutcome, save_outcomes
 from quality.evaluate import validation_frame
 from quality.gx import DOCS_SITE, add_suite, make_context
@@ -115,7 +115,7 @@ def run_checkpoints(
     """Validate each department's records of each kind with GE and build Data Docs.
 
     Args:
-        frames: remapped records per kind with a ``department`` column (``quality.frames``).
+        frames: remapped records per kind with a ``department`` column (``hub.report.frames``).
         period: the period (the run name in Data Docs).
         docs_dir: the Data Docs folder, made anew; the outcomes are saved in it too
             (``quality.checkpoint_results``).

@@ -9,7 +9,7 @@ import json
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.model import RecordKind
+from hub.core.model import RecordKind
 
 RESULTS_FILE = "checkpoints.json"
 

@@ -14,9 +14,9 @@ from typing import Any
 
 import yaml
 
-from hub.codes import MULTI_VALUE_SEPARATOR, code_table
-from hub.model import FieldType, RecordKind, fields_of
-from hub.settings import MAPPINGS_DIR
+from hub.core.codes import MULTI_VALUE_SEPARATOR, code_table
+from hub.core.model import FieldType, RecordKind, fields_of
+from hub.core.settings import MAPPINGS_DIR
 
 
 def quality_dir() -> Path:

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from hub.checks import ric_valid, uscc_valid
-from hub.model import RecordKind
+from hub.core.checks import ric_valid, uscc_valid
+from hub.core.model import RecordKind
 from quality.suites import Expectation, expectations
 
 FINE_CATEGORY = "罚款"

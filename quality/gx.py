@@ -25,7 +25,7 @@ from great_expectations.data_context.types.base import (
 )
 
 import quality.gx_expectations  # noqa: F401  (registers the custom expectation types)
-from hub.model import RecordKind
+from hub.core.model import RecordKind
 from quality.suites import suite_document
 
 DOCS_SITE = "local"

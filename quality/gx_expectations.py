@@ -1,12 +1,12 @@
 """The two expectations GE lacks: GB 32100 credit codes and GB 11643 resident ID numbers.
 
 Each value is checked on its own with ``python-stdnum``'s check-character arithmetic, so GE's
-verdict is an implementation independent of the vectorised ``hub.checks`` that collection uses
+verdict is an implementation independent of the vectorised ``hub.core.checks`` that collection uses
 (``tests/quality/test_ge_equivalence.py`` compares the two row by row). The format rules are the
 standards' own: a credit code is exactly 18 characters of the GB 32100 alphabet (python-stdnum
 also insists on digits in positions 1-8, which GB 32100 does not: registration authorities such as
 ``N`` and ``Y`` are letters); an ID number is 17 ASCII digits and a check character with a real
-date of birth. Region codes are not checked (see ``hub.checks``).
+date of birth. Region codes are not checked (see ``hub.core.checks``).
 
 Importing this module imports Great Expectations and registers both expectation types.
 """
@@ -26,7 +26,7 @@ from great_expectations.expectations.metrics import (
 from stdnum.cn import ric, uscc
 from stdnum.exceptions import ValidationError
 
-from hub.checks import USCC_ALPHABET
+from hub.core.checks import USCC_ALPHABET
 
 
 def credit_code_is_valid(code: str) -> bool:

@@ -18,7 +18,7 @@ from functools import cache
 from pathlib import Path
 from typing import Any
 
-from hub.model import RecordKind
+from hub.core.model import RecordKind
 
 SUITES_DIR = Path(__file__).resolve().parent / "suites"
 

@@ -1,6 +1,6 @@
 """Timeliness: working days from a record's decision to its receipt by the platform.
 
-A record's delay is the number of working days (State Council schedule, ``hub.workdays``) after
+A record's delay is the number of working days (State Council schedule, ``hub.core.workdays``) after
 its decision date up to and including the local date (Asia/Shanghai) of ``received_at``: the
 decision day is day 0. With ``decision_day_counts`` a decision taken on a working day is day 1.
 A record is on time when its delay is at most ``working_days_limit`` (7 by default).
@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pandas as pd
 
-from hub.workdays import WorkCalendar
+from hub.core.workdays import WorkCalendar
 from quality.config import QualitySettings
 
 

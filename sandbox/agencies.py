@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal
 
-from hub.model import SUBJECT_INDIVIDUAL_BUSINESS, SUBJECT_LEGAL, SUBJECT_PERSON, RecordKind
+from hub.core.model import SUBJECT_INDIVIDUAL_BUSINESS, SUBJECT_LEGAL, SUBJECT_PERSON, RecordKind
 
 RULES = ("mandatory", "credit_code_check", "id_number_check", "date_format", "code_table")
 """The pipeline's rule names, under which injected defects are recorded."""

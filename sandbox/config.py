@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from connectors.connections import env_var_name
-from hub.settings import settings
+from hub.core.settings import settings
 from sandbox.agencies import AGENCIES, ApiChannel, TableChannel
 
 DEFAULT_SEED = 20261103

@@ -11,7 +11,7 @@ For each day D of a run:
    ``quality_report`` of the day the records arrived, ``reconcile_repairs``, ``fanout_removals``
    and ``publish_deltas``.
 
-The platform's clock (``hub.clock``) reads, during each run, the time the scheduler would have
+The platform's clock (``hub.core.clock``) reads, during each run, the time the scheduler would have
 started it, so receipt times, status changes and delta-file days fall on the simulated days.
 Airflow itself is imported only once its home is set (``AirflowRunner``), which keeps its
 metadata database and logs under the run's folder instead of ``~/airflow``.
@@ -29,9 +29,9 @@ from datetime import date, datetime, time, timedelta
 from pathlib import Path
 from typing import Any
 
-from hub import clock
-from hub.settings import PROJECT_ROOT, settings
-from hub.workdays import WorkCalendar
+from hub.core import clock
+from hub.core.settings import PROJECT_ROOT, settings
+from hub.core.workdays import WorkCalendar
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver
 from sandbox.repair_scenario import RepairScenario, decide_repairs
@@ -106,7 +106,7 @@ class AirflowRunner:
 
     @classmethod
     def in_home(cls, home: Path) -> AirflowRunner:
-        """An Airflow of its own in ``home``, migrated and prepared (``hub.airflow_setup``).
+        """An Airflow of its own in ``home``, migrated and prepared (``hub_airflow.setup``).
 
         Its agency pools are made and their policy installed. Call it before anything imports
         Airflow in this process: Airflow reads its home once.
@@ -118,7 +118,7 @@ class AirflowRunner:
         from airflow.dag_processing.dagbag import DagBag
         from airflow.utils import db
 
-        from hub.airflow_setup import prepare_local_airflow
+        from hub_airflow.setup import prepare_local_airflow
 
         db.initdb()
         prepare_local_airflow()

@@ -12,7 +12,7 @@ from typing import Any
 
 import sqlalchemy as sa
 
-from hub.model import FieldType, fields_of
+from hub.core.model import FieldType, fields_of
 from sandbox.agencies import Agency, TableChannel
 from sandbox.timestamps import row_key, row_time
 

@@ -13,8 +13,8 @@ from functools import cache
 
 import yaml
 
-from hub.model import SUBJECT_INDIVIDUAL_BUSINESS, SUBJECT_LEGAL, SUBJECT_PERSON
-from hub.settings import MAPPINGS_DIR
+from hub.core.model import SUBJECT_INDIVIDUAL_BUSINESS, SUBJECT_LEGAL, SUBJECT_PERSON
+from hub.core.settings import MAPPINGS_DIR
 from sandbox import vocab
 from sandbox.codes import ZHEJIANG_REGIONS, make_resident_id, make_uscc
 

@@ -36,7 +36,7 @@ from pathlib import Path
 from typing import Any, Literal
 
 from connectors.connections import env_var_name
-from hub.targets import Target, push_targets
+from hub.core.targets import Target, push_targets
 from sandbox import loopback
 from sandbox.config import DEFAULT_SEED, api_token
 

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 from decimal import Decimal
 from typing import Any
 
-from hub.model import (
+from hub.core.model import (
     SUBJECT_INDIVIDUAL_BUSINESS,
     SUBJECT_LEGAL,
     SUBJECT_PERSON,

@@ -33,8 +33,8 @@ from typing import Any
 
 import pandas as pd
 
-from hub.identity import record_keys
-from hub.model import SUBJECT_LEGAL, RecordKind
+from hub.core.identity import record_keys
+from hub.core.model import SUBJECT_LEGAL, RecordKind
 from sandbox.agencies import AGENCIES, Agency
 from sandbox.config import SandboxConfig
 from sandbox.deliver import read_truth, truth_path
@@ -115,7 +115,7 @@ class RecordRef:
 
     @property
     def record_key(self) -> str | None:
-        """The platform's key of the record (``hub.identity``); ``None`` if never delivered."""
+        """The platform's key of the record (``hub.core.identity``); ``None`` if never delivered."""
         if self.source_id is None:
             return None
         frame = pd.DataFrame([asdict(self)], dtype="str")

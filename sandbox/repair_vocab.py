@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from hub.model import RecordKind
+from hub.core.model import RecordKind
 
 CREDIT_CHINA = "credit_china"
 GSXT = "gsxt"

@@ -26,7 +26,7 @@ from pathlib import Path
 import sqlalchemy as sa
 import yaml
 
-from hub.settings import MAPPINGS_DIR
+from hub.core.settings import MAPPINGS_DIR
 from sandbox import drops, exchange
 from sandbox.agencies import AGENCIES, Agency, ApiChannel, FileChannel, TableChannel
 from sandbox.config import SandboxConfig

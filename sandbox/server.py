@@ -35,7 +35,7 @@ import uvicorn
 from fastapi import FastAPI, Request
 from fastapi.responses import HTMLResponse, JSONResponse, Response
 
-from hub.settings import PROJECT_ROOT
+from hub.core.settings import PROJECT_ROOT
 from sandbox import loopback
 from sandbox.agencies import Agency, ApiChannel, Faults, api_agencies
 from sandbox.config import API_LOGIN, SandboxConfig, api_password, api_token

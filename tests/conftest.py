@@ -66,8 +66,8 @@ def mariadb_url() -> Iterator[str]:
 @pytest.fixture(params=["sqlite", "postgresql"])
 def platform_url(request: pytest.FixtureRequest, tmp_path) -> str:
     """A migrated, empty platform database with reference data: a SQLite file, then PostgreSQL."""
-    from hub.reference import load_reference
     from hub.store.db import make_engine, upgrade
+    from hub.store.reference import load_reference
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path / 'hub.db'}"
@@ -97,8 +97,8 @@ def sandbox_in_environment(
 ) -> Iterator:
     """Serve ``config``'s agency APIs without random faults, with every sandbox connection (and,
     if given, the hub's database) in the environment; yields the server handle."""
-    from hub.settings import settings
-    from hub.sources import enabled_sources
+    from hub.collect.sources import enabled_sources
+    from hub.core.settings import settings
     from sandbox.agencies import Faults
     from sandbox.config import connection_env
     from sandbox.server import serve_in_thread

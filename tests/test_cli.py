@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.sources import enabled_sources
+from hub.cli.main import app
+from hub.collect.sources import enabled_sources
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
 from tests.conftest import sandbox_in_environment

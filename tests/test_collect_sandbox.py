@@ -19,9 +19,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import BatchSummary, CollectError, collect_source
-from hub.sources import enabled_sources, get_source
-from hub.status import platform_status
+from hub.collect.run import BatchSummary, CollectError, collect_source
+from hub.collect.sources import enabled_sources, get_source
+from hub.ops.status import platform_status
 from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record
 from sandbox.agencies import RULES
 from sandbox.config import SandboxConfig

@@ -47,7 +47,7 @@ def idempotency_key(fact_system: str, external_id: str) -> str:
 def mask_id_number(number: str) -> str:
     """A personal ID number as it may leave the platform: ``110105********002X``.
 
-    The same form as ``hub.validate.mask_id_number`` (connectors do not import the hub).
+    The same form as ``hub.collect.validate.mask_id_number`` (connectors do not import the hub).
     """
     if len(number) <= 10:
         return "*" * len(number)

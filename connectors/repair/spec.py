@@ -15,7 +15,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.specs import CursorPagination, PageNumberPagination
-from hub.settings import MAPPINGS_DIR
+from hub.core.settings import MAPPINGS_DIR
 
 REPAIR_SYSTEMS_DIR = MAPPINGS_DIR / "repair_systems"
 SYSTEM_IDS = ("credit_china", "gsxt")

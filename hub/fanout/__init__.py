@@ -1,6 +1,6 @@
 """Fan-out: the push half of delivering status changes to the targets that take pushes.
 
-``enqueue`` writes the outbox rows with each change; ``claims`` hands due rows to one delivery
-run at a time; ``messages`` turns them into push bodies; ``deliver`` runs the delivery loop;
-``status`` summarises the outbox for ``hub status``; ``cli`` is ``hub fanout``.
+The reconciliation writes the outbox rows with each change (``hub.reconcile.outbox``); ``claims``
+hands due rows to one delivery run at a time; ``messages`` turns them into push bodies;
+``deliver`` runs the delivery loop; ``status`` summarises the outbox for ``hub status``.
 """

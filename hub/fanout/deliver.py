@@ -30,11 +30,11 @@ import sqlalchemy as sa
 from connectors.connections import ConnectionResolver, MissingConnectionError, from_environment
 from connectors.http_session import GaveUpError
 from connectors.targets import PushAnswer, PushClient, PushRejectedError
-from hub import clock
+from hub.core import clock
+from hub.core.logs import get_logger
+from hub.core.targets import Target, push_targets
 from hub.fanout.claims import Claimed, Failure, RetrySchedule, claim, record_outcomes, release
 from hub.fanout.messages import build_message
-from hub.logs import get_logger
-from hub.targets import Target, push_targets
 
 log = get_logger(__name__)
 Clock = Callable[[], datetime]

@@ -8,7 +8,7 @@ from datetime import UTC, datetime
 import sqlalchemy as sa
 from rich.table import Table
 
-from hub.settings import settings
+from hub.core.settings import settings
 from hub.store.outbox_schema import outbox
 
 

@@ -29,7 +29,7 @@ from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, 
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
-from hub import clock
+from hub.core import clock
 from hub.publish.config import publish_settings
 from hub.publish.encode import FORMATS, MEDIA_TYPES
 from hub.publish.pulls import Pull, record_pull

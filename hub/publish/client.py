@@ -20,7 +20,7 @@ from typing import Any
 import requests
 
 from connectors.http_session import build_session, send_request
-from hub.logs import get_logger
+from hub.core.logs import get_logger
 
 PAGE = 100
 _SITE = re.compile(r"^[a-z][a-z0-9_]*$")

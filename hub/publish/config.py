@@ -15,8 +15,8 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from hub.settings import settings
-from hub.targets import Target, all_targets
+from hub.core.settings import settings
+from hub.core.targets import Target, all_targets
 
 
 class PublishConfigError(ValueError):

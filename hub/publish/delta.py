@@ -17,8 +17,8 @@ import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import sqlalchemy as sa
 
+from hub.core.targets import Target
 from hub.store.schema import status_change
-from hub.targets import Target
 
 SCHEMA_VERSION = 1
 

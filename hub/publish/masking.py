@@ -1,12 +1,12 @@
 """The last guard before a delta file is written: no resident ID number leaves unmasked.
 
-``status_change`` already holds a natural person's ID number masked (``hub.changes``), but free
-text (a reason, a name typed into the wrong field) can still carry one. Any token of 17 digits and
-a digit or ``X`` (not part of a longer run of letters and digits, such as a hex record key) whose
-GB 11643 check character is right is masked like ``hub.validate.mask_id_number``. The birth date is
-deliberately not required: masking a number that only looks like an ID costs nothing, publishing a
-real one is a breach. (So an all-digit credit code that happens to pass the ID check is masked
-too.)
+``status_change`` already holds a natural person's ID number masked (``hub.reconcile.changes``), but
+free text (a reason, a name typed into the wrong field) can still carry one. Any token of 17 digits
+and a digit or ``X`` (not part of a longer run of letters and digits, such as a hex record key)
+whose GB 11643 check character is right is masked like ``hub.collect.validate.mask_id_number``. The
+birth date is deliberately not required: masking a number that only looks like an ID costs nothing,
+publishing a real one is a breach. (So an all-digit credit code that happens to pass the ID check is
+masked too.)
 """
 
 from __future__ import annotations
@@ -16,8 +16,8 @@ import re
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from hub.logs import get_logger
-from hub.validate import mask_id_number
+from hub.core.logs import get_logger
+from hub.core.privacy import mask_id_number
 
 log = get_logger(__name__)
 

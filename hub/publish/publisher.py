@@ -22,8 +22,10 @@ from zoneinfo import ZoneInfo
 import pyarrow as pa
 import sqlalchemy as sa
 
-from hub import clock
-from hub.logs import get_logger
+from hub.core import clock
+from hub.core.logs import get_logger
+from hub.core.settings import settings
+from hub.core.targets import Target, all_targets
 from hub.publish.config import PublishSettings, publish_settings
 from hub.publish.delta import SCHEMA_VERSION, read_changes, rows_for_site
 from hub.publish.encode import (
@@ -35,10 +37,8 @@ from hub.publish.encode import (
 )
 from hub.publish.masking import mask_id_numbers
 from hub.publish.ranges import DayRange, days_to_publish, fix_day_range
-from hub.settings import settings
 from hub.store.db import make_engine
 from hub.store.publish_schema import delta_file, delta_manifest
-from hub.targets import Target, all_targets
 
 log = get_logger(__name__)
 

@@ -21,7 +21,7 @@ from zoneinfo import ZoneInfo
 
 import sqlalchemy as sa
 
-from hub import clock
+from hub.core import clock
 from hub.store.publish_schema import delta_day
 from hub.store.schema import status_change
 

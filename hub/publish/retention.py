@@ -13,8 +13,8 @@ from datetime import date, timedelta
 
 import sqlalchemy as sa
 
-from hub import clock
-from hub.logs import get_logger
+from hub.core import clock
+from hub.core.logs import get_logger
 from hub.publish.config import PublishSettings
 from hub.store.publish_schema import delta_file, delta_manifest
 

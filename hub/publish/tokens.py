@@ -12,7 +12,7 @@ import secrets
 
 import sqlalchemy as sa
 
-from hub import clock
+from hub.core import clock
 from hub.store.publish_schema import site_token
 
 

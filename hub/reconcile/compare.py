@@ -23,9 +23,9 @@ from datetime import date
 
 import sqlalchemy as sa
 
-from hub.changes import analyze, change_staging, masked_id_sql
-from hub.model import RecordKind, RecordStatus
-from hub.publicity import CREDIT_CHINA, GSXT
+from hub.core.model import RecordKind, RecordStatus
+from hub.reconcile.changes import analyze, change_staging, masked_id_sql
+from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.reconcile_schema import (
     reconcile_pending,
     reconcile_run,
@@ -132,7 +132,7 @@ class Comparison:
         findings: one row per finding (``FINDING_COLUMNS``); ``resolved`` where today's action
             settles it.
         pushes: repairs to push to the system that lags: ``fact_id``, ``target_system``.
-        changes: platform status changes, for ``hub.changes.apply_staged_changes``.
+        changes: platform status changes, for ``hub.reconcile.changes.apply_staged_changes``.
         compared: the keys of the records compared (``record_key``); None when every record was.
         watermark: the last ``status_change`` id when the comparison began.
     """
@@ -338,7 +338,7 @@ class _Candidates:
         decided_by: sa.ColumnElement | str,
         effective: sa.ColumnElement,
     ) -> sa.Select:
-        """Status changes among the candidates, in ``hub.changes.CHANGE_COLUMNS`` order."""
+        """Status changes among the candidates, in ``changes.CHANGE_COLUMNS`` order."""
         c = self.table.c
         return sa.select(
             c.record_key,

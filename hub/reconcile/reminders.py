@@ -7,8 +7,8 @@ from datetime import date, timedelta
 import pandas as pd
 import sqlalchemy as sa
 
-from hub.changes import masked_id_sql
-from hub.model import RecordKind, RecordStatus
+from hub.core.model import RecordKind, RecordStatus
+from hub.reconcile.changes import masked_id_sql
 from hub.store.schema import RECORD_TABLES
 
 REMINDER_COLUMNS = (

@@ -2,8 +2,8 @@
 
 Written as a self-contained HTML page (Chinese labels, inline styles, opens offline) and an XLSX
 workbook (summary, open findings, reminders), plus JSON for machines. Ages are working days on the
-State Council calendar (``hub.workdays``); a year the calendar lacks is counted Monday to Friday
-and the report says so.
+State Council calendar (``hub.core.workdays``); a year the calendar lacks is counted Monday to
+Friday and the report says so.
 """
 
 from __future__ import annotations
@@ -19,10 +19,10 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from hub.core.workdays import calendar
 from hub.reconcile.compare import FINDING_CLASSES
 from hub.reconcile.reminders import reminders
 from hub.store.reconcile_schema import reconcile_finding
-from hub.workdays import calendar
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("hub.reconcile", "templates"),

@@ -25,13 +25,13 @@ import pandas as pd
 import sqlalchemy as sa
 
 from connectors.repair_systems import FACT_COLUMNS
-from hub import clock
-from hub.changes import apply_staged_changes
-from hub.ledger import append_facts, mark_pending, update_ledger
-from hub.model import RecordKind
-from hub.publicity import publicity_of
+from hub.core import clock
+from hub.core.model import RecordKind
+from hub.reconcile.changes import apply_staged_changes
 from hub.reconcile.compare import Comparison, compare
 from hub.reconcile.findings import record_findings
+from hub.reconcile.ledger import append_facts, mark_pending, update_ledger
+from hub.reconcile.publicity import publicity_of
 from hub.reconcile.systems import SYSTEMS, RepairSystems
 from hub.store.bulk import insert_frame
 from hub.store.db import analyze_stale, make_engine

@@ -8,7 +8,7 @@ from typing import Protocol
 import pandas as pd
 
 from connectors.connections import Connection, ConnectionResolver, from_environment
-from hub.publicity import CREDIT_CHINA, GSXT
+from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 
 SYSTEMS = (CREDIT_CHINA, GSXT)
 

@@ -8,7 +8,7 @@ import sqlalchemy as sa
 from alembic import command
 from alembic.config import Config
 
-from hub.settings import PROJECT_ROOT, settings
+from hub.core.settings import PROJECT_ROOT, settings
 
 MIGRATIONS_DIR = PROJECT_ROOT / "sql" / "migrations"
 

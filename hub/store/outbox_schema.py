@@ -1,9 +1,9 @@
 """The outbox: one row per (status change, push target), written with the change.
 
-``hub.changes.apply_status_changes`` inserts the rows in the transaction that logs the change, so a
-change is never logged without its deliveries nor delivered without being logged. The fan-out
-(``hub.fanout``) claims due rows, posts them and records what the receiver answered. A row is in
-one of three states, read from its columns:
+``hub.reconcile.changes.apply_status_changes`` inserts the rows in the transaction that logs the
+change, so a change is never logged without its deliveries nor delivered without being logged. The
+fan-out (``hub.fanout``) claims due rows, posts them and records what the receiver answered. A row
+is in one of three states, read from its columns:
 
 - pending: neither ``acknowledged_at`` nor ``dead_at`` (due once ``next_attempt_at`` has passed,
   unless a run holds it: ``claimed_by`` until ``claimed_until``);
@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hub.store.schema import BigId, Timestamp, metadata
+from hub.store.base import BigId, Timestamp, metadata
 
 _PENDING = "acknowledged_at IS NULL AND dead_at IS NULL"
 

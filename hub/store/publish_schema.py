@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hub.store.schema import BigId, Timestamp, metadata
+from hub.store.base import BigId, Timestamp, metadata
 
 delta_day = sa.Table(
     "delta_day",

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hub.store.schema import BigId, RecordKey, Timestamp, metadata
+from hub.store.base import BigId, RecordKey, Timestamp, metadata
 
 repair_fact = sa.Table(
     "repair_fact",

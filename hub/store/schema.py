@@ -1,30 +1,16 @@
-"""The platform database schema (SQLAlchemy 2 Core), for SQLite and PostgreSQL alike.
+"""The collection's and the records' tables (SQLAlchemy 2 Core), for SQLite and PostgreSQL alike.
 
-The canonical record tables are generated from ``hub.model`` so a field is declared once. The
-migrations under ``sql/migrations`` are generated from this metadata and reviewed by hand.
+The other stages' tables are in the sibling ``*_schema`` modules; ``hub.store.tables`` gathers them
+all. The canonical record tables are generated from ``hub.core.model`` so a field is declared once.
+The migrations under ``sql/migrations`` are generated from this metadata and reviewed by hand.
 """
 
 from __future__ import annotations
 
 import sqlalchemy as sa
 
-from hub.model import Field, FieldType, RecordKind, fields_of
-
-metadata = sa.MetaData(
-    naming_convention={
-        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
-        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
-        "pk": "pk_%(table_name)s",
-        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
-    }
-)
-
-Timestamp = sa.DateTime(timezone=True)
-# SQLite only autoincrements an INTEGER PRIMARY KEY (its rowid), which is 64-bit anyway.
-BigId = sa.BigInteger().with_variant(sa.Integer(), "sqlite")
-# Record keys are hex digests: compared byte by byte ("C" collation) on PostgreSQL, which makes the
-# primary-key index of a bulk load markedly cheaper than locale-aware comparison.
-RecordKey = sa.String(32).with_variant(sa.String(32, collation="C"), "postgresql")
+from hub.core.model import Field, FieldType, RecordKind, fields_of
+from hub.store.base import BigId, RecordKey, Timestamp, metadata
 
 department = sa.Table(
     "department",
@@ -266,5 +252,3 @@ PUBLICITY_COLUMNS = (
 """Record columns the reconciliation computes; a correction clears them for recomputing."""
 LIFECYCLE_COLUMNS = ("status", *PUBLICITY_COLUMNS)
 """Record columns that collection never loads."""
-# The other tables register on the same metadata; imported last, as they import from here.
-from hub.store import outbox_schema, publish_schema, reconcile_schema  # noqa: E402,F401

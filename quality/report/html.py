@@ -9,7 +9,7 @@ from typing import Any
 import jinja2
 import pandas as pd
 
-from hub.settings import settings
+from hub.core.settings import settings
 from quality.report import charts
 from quality.report.data import QualityReport
 from quality.report.labels import KINDS, rule_label

@@ -5,8 +5,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import context
 
-from hub.settings import settings
-from hub.store.schema import metadata
+from hub.core.settings import settings
+from hub.store.tables import metadata
 
 config = context.config
 

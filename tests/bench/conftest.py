@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from hub.settings import PROJECT_ROOT
+from hub.core.settings import PROJECT_ROOT
 
 BENCH_DIR = str(PROJECT_ROOT / "bench")
 if BENCH_DIR not in sys.path:

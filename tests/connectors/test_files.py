@@ -13,7 +13,7 @@ from connectors.base import RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.files import FileReader
 from connectors.specs import FileConnector
-from hub import clock
+from hub.core import clock
 
 DAY = "2026-11-03"
 HEADER = "统一社会信用代码,企业名称,处罚金额"

@@ -16,17 +16,17 @@ import pytest
 from typer.testing import CliRunner
 
 from connectors.connections import Connection, MissingConnectionError
-from hub.alerts import reconcile_deadline_missed
-from hub.cli import app
-from hub.run_day import run_day
-from hub.sources import SourceConfigError, agency_pools, enabled_sources
-from hub.thresholds import (
+from hub.cli.main import app
+from hub.collect.sources import SourceConfigError, agency_pools, enabled_sources
+from hub.core.thresholds import (
     DELTA_RETENTION_DAYS,
     REMINDER_DAYS,
     THRESHOLDS,
     ThresholdError,
     reconcile_deadline,
 )
+from hub_airflow.alerts import reconcile_deadline_missed
+from hub_airflow.run_day import run_day
 
 pytestmark = pytest.mark.dag
 
@@ -129,7 +129,7 @@ def test_hub_airflow_pools_prints_them_for_airflow_pools_import() -> None:
 def test_the_pools_exist_in_airflow_with_their_slots(airflow_db) -> None:
     from airflow.models.pool import Pool
 
-    from hub.airflow_setup import create_pools
+    from hub_airflow.setup import create_pools
 
     assert create_pools() == EXPECTED_POOLS  # idempotent: the fixture created them already
     for name, slots in EXPECTED_POOLS.items():
@@ -140,7 +140,7 @@ def test_the_pools_exist_in_airflow_with_their_slots(airflow_db) -> None:
 def test_the_policy_leaves_other_tasks_and_unknown_indexes_alone() -> None:
     from types import SimpleNamespace
 
-    from hub.airflow_setup import task_instance_mutation_hook
+    from hub_airflow.setup import task_instance_mutation_hook
 
     def ti(dag_id: str, task_id: str, map_index: int) -> SimpleNamespace:
         return SimpleNamespace(dag_id=dag_id, task_id=task_id, map_index=map_index, pool="p")
@@ -226,7 +226,7 @@ def test_reconcile_must_finish_by_eight_on_the_day_after_its_day(dagbag) -> None
     [alert] = dag.deadline
     assert alert.reference == DeadlineReference.DAGRUN_LOGICAL_DATE
     assert alert.interval == timedelta(days=1, hours=8)
-    assert alert.callback.path == "hub.alerts.reconcile_deadline_missed"
+    assert alert.callback.path == "hub_airflow.alerts.reconcile_deadline_missed"
     assert type(alert.callback).__name__ == "SyncCallback"
 
     # The scheduled run for D: logical date D 00:00, so the deadline is D+1 08:00 Shanghai time.
@@ -290,7 +290,7 @@ def test_a_missed_deadline_is_logged_as_an_error_and_posted_to_the_webhook(
 ) -> None:
     url, received = webhook
     connection = Connection(conn_id="hub_alerts", password="s3cret", extra={"base_url": url})
-    with caplog.at_level(logging.ERROR, logger="hub.alerts"):
+    with caplog.at_level(logging.ERROR, logger="hub_airflow.alerts"):
         result = reconcile_deadline_missed(CONTEXT, resolve=lambda conn_id: connection)
 
     alert = {
@@ -313,14 +313,14 @@ def test_without_a_webhook_connection_the_error_line_is_all(caplog) -> None:
     def missing(conn_id: str) -> Connection:
         raise MissingConnectionError(conn_id)
 
-    with caplog.at_level(logging.ERROR, logger="hub.alerts"):
+    with caplog.at_level(logging.ERROR, logger="hub_airflow.alerts"):
         result = reconcile_deadline_missed(CONTEXT, resolve=missing)
     assert result["webhook"] == "not sent: no connection hub_alerts"
     assert [r.levelname for r in caplog.records] == ["ERROR"]
 
 
 def test_airflow_resolves_a_missing_connection_as_missing(airflow_db) -> None:
-    from connectors.airflow_connections import airflow_connection
+    from hub_airflow.connections import airflow_connection
 
     with pytest.raises(MissingConnectionError, match="AIRFLOW_CONN_HUB_NO_SUCH_CONNECTION"):
         airflow_connection("hub_no_such_connection")

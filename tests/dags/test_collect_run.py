@@ -10,7 +10,7 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 
-from hub.sources import enabled_sources
+from hub.collect.sources import enabled_sources
 from hub.store.schema import ingest_batch
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth

@@ -19,21 +19,22 @@ import pytest
 import sqlalchemy as sa
 from rich.console import Console
 
-from hub.demo import DEFAULT_DAYS, DEFAULT_START, summary_table
-from hub.reference import load_reference
-from hub.settings import settings
-from hub.sources import enabled_sources
+from hub.collect.sources import enabled_sources
+from hub.core.settings import settings
+from hub.core.targets import pull_targets, push_targets
+from hub.ops.totals import platform_totals
 from hub.store.db import make_engine, upgrade
 from hub.store.outbox_schema import outbox
 from hub.store.publish_schema import delta_day, delta_manifest
 from hub.store.reconcile_schema import reconcile_finding, reconcile_run
-from hub.store.schema import ingest_batch, metadata, raw_record, status_change
-from hub.targets import pull_targets, push_targets
-from hub.totals import platform_totals
+from hub.store.reference import load_reference
+from hub.store.schema import ingest_batch, raw_record, status_change
+from hub.store.tables import metadata
 from sandbox.agencies import RULES
 from sandbox.config import SandboxConfig
 from sandbox.cycle import DAILY_RUNS, AirflowRunner, CycleResult, backfill, run_cycle
 from sandbox.deliver import init_sandbox, read_truth
+from sandbox.demo import DEFAULT_DAYS, DEFAULT_START, summary_table
 from sandbox.repair_scenario import read_repair_truth
 from tests.conftest import POSTGRES_ADMIN_URL, throwaway_database
 

@@ -26,13 +26,13 @@ def test_collect_dag_maps_one_task_per_source_and_announces_the_asset(dagbag) ->
 
 def test_dag_files_read_no_sources_at_import(monkeypatch, airflow_db) -> None:
     """Parsing must not touch the source registry (it may be slow, remote or broken)."""
-    import hub.sources
+    import hub.collect.sources
 
     def refuse(*_args, **_kwargs):
         raise AssertionError("the source registry was read at import time")
 
-    monkeypatch.setattr(hub.sources, "enabled_sources", refuse)
-    monkeypatch.setattr(hub.sources, "all_sources", refuse)
+    monkeypatch.setattr(hub.collect.sources, "enabled_sources", refuse)
+    monkeypatch.setattr(hub.collect.sources, "all_sources", refuse)
     from airflow.dag_processing.dagbag import DagBag
 
     from tests.dags.conftest import DAGS_FOLDER
@@ -75,7 +75,7 @@ def test_every_dag_says_what_it_does_whose_it_is_and_retries(dagbag) -> None:
 
 def test_dag_docs_name_the_variables_they_read(dagbag) -> None:
     """doc_md is what the UI shows an operator: each threshold is named where it is used."""
-    from hub.thresholds import THRESHOLDS
+    from hub.core.thresholds import THRESHOLDS
 
     for threshold in THRESHOLDS:
         assert threshold.name in dagbag.get_dag(threshold.dag).doc_md, threshold.name

@@ -7,10 +7,10 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 
-from hub.settings import settings
+from hub.core.settings import settings
+from hub.core.targets import push_targets
 from hub.store.db import make_engine
 from hub.store.outbox_schema import outbox
-from hub.targets import push_targets
 from sandbox.receivers import serve_receivers
 from tests.fanout.conftest import (
     FAST_HTTP,

@@ -13,8 +13,8 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from hub.collect import collect_source
-from hub.sources import enabled_sources
+from hub.collect.run import collect_source
+from hub.collect.sources import enabled_sources
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
 from tests.conftest import sandbox_in_environment
@@ -45,7 +45,7 @@ def test_the_report_runs_on_collections_asset_and_monthly(dagbag) -> None:
 def test_parsing_the_dag_file_imports_neither_ge_nor_the_report_code() -> None:
     probe = (
         "import runpy, sys; runpy.run_path(sys.argv[1]); "
-        "print(sorted(m for m in ('great_expectations', 'quality.run', 'matplotlib') "
+        "print(sorted(m for m in ('great_expectations', 'hub.report.run', 'matplotlib') "
         "if m in sys.modules))"
     )
     result = subprocess.run(
@@ -64,8 +64,8 @@ def collected(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> Iterator[tuple[SandboxConfig, Path]]:
     """``DAY`` delivered and collected into a SQLite platform database; var under tmp."""
-    from hub.reference import load_reference
     from hub.store.db import make_engine, upgrade
+    from hub.store.reference import load_reference
 
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     engine = make_engine(url)

@@ -10,9 +10,9 @@ import pendulum
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import collect_source
-from hub.settings import settings
-from hub.sources import enabled_sources
+from hub.collect.run import collect_source
+from hub.collect.sources import enabled_sources
+from hub.core.settings import settings
 from hub.store.reconcile_schema import reconcile_run
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox

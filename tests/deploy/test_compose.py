@@ -19,8 +19,8 @@ import pytest
 import yaml
 
 from connectors.repair.spec import repair_system
-from hub.sources import enabled_sources
-from hub.targets import push_targets
+from hub.collect.sources import enabled_sources
+from hub.core.targets import push_targets
 from sandbox.config import DEFAULT_PORT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]

@@ -25,7 +25,7 @@ import pytest
 import requests
 
 from connectors.connections import Connection, env_var_name, from_environment
-from hub.targets import push_targets
+from hub.core.targets import push_targets
 from sandbox.agencies import api_agencies
 from sandbox.config import API_LOGIN
 from sandbox.repair_vocab import SYSTEMS, vocabulary
@@ -85,7 +85,7 @@ def _airflow_resolved(connections: Path, conn_ids: list[str], home: Path) -> dic
     """The connections as Airflow resolves them with the profile's secrets backend settings."""
     script = (
         "import json, sys, dataclasses\n"
-        "from connectors.airflow_connections import airflow_connection\n"
+        "from hub_airflow.connections import airflow_connection\n"
         "print(json.dumps({c: dataclasses.asdict(airflow_connection(c)) for c in sys.argv[1:]}))\n"
     )
     env = {k: v for k, v in os.environ.items() if not k.startswith("AIRFLOW_CONN_")}

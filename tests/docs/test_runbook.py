@@ -8,8 +8,8 @@ import shlex
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.settings import PROJECT_ROOT
+from hub.cli.main import app
+from hub.core.settings import PROJECT_ROOT
 
 RUNBOOK = PROJECT_ROOT / "docs" / "runbook.md"
 _ASSIGNMENT = re.compile(r"^[A-Z_]+=\S*$")

@@ -14,8 +14,8 @@ import pytest
 import sqlalchemy as sa
 import yaml
 
-from hub.changes import AppliedChanges, apply_status_changes
-from hub.settings import MAPPINGS_DIR
+from hub.core.settings import MAPPINGS_DIR
+from hub.reconcile.changes import AppliedChanges, apply_status_changes
 from hub.store.bulk import insert_frame
 from hub.store.schema import RECORD_TABLES
 from sandbox.codes import make_resident_id, make_uscc, ric_check

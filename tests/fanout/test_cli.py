@@ -11,9 +11,9 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
+from hub.core.settings import settings
 from hub.fanout.deliver import deliver, utc_now
-from hub.settings import settings
 from sandbox.receivers import ReceiversHandle
 from tests.fanout.conftest import (
     change,

@@ -6,7 +6,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.changes import apply_status_changes
+from hub.reconcile.changes import apply_status_changes
 from hub.store.outbox_schema import outbox
 from hub.store.schema import RECORD_TABLES, status_change
 from tests.fanout.conftest import (

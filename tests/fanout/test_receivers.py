@@ -10,7 +10,7 @@ import requests
 from connectors.connections import Connection
 from connectors.http_session import GaveUpError
 from connectors.targets import PushClient, PushRejectedError
-from hub.targets import push_targets
+from hub.core.targets import push_targets
 from sandbox.receivers import ReceiversHandle
 
 pytestmark = pytest.mark.integration

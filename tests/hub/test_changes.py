@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.changes import apply_status_changes
+from hub.reconcile.changes import apply_status_changes
 from hub.store.bulk import insert_frame
 from hub.store.schema import RECORD_TABLES, status_change
 

@@ -7,7 +7,7 @@ from datetime import UTC, date, datetime, timedelta
 
 import pytest
 
-from hub import clock
+from hub.core import clock
 
 
 def test_without_an_offset_the_clock_is_the_wall_clock(monkeypatch: pytest.MonkeyPatch) -> None:

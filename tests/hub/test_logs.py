@@ -16,8 +16,8 @@ import pytest
 import sqlalchemy as sa
 
 from connectors.http_session import build_session, send_request
-from hub.collect import CollectError, collect_source
-from hub.logs import configure, get_logger
+from hub.collect.run import CollectError, collect_source
+from hub.core.logs import configure, get_logger
 from hub.store.db import make_engine, upgrade
 from hub.store.schema import ingest_batch, quarantine
 from sandbox.config import SandboxConfig
@@ -79,7 +79,7 @@ def _collect_both(engine: sa.Engine) -> tuple[int, int]:
 def test_collection_logs_name_source_batch_and_each_quarantined_record(
     province: SandboxConfig, engine: sa.Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
-    caplog.set_level(logging.DEBUG, logger="hub.collect")
+    caplog.set_level(logging.DEBUG, logger="hub.collect.run")
     batch, failed_batch = _collect_both(engine)
     truth = read_truth(province, DAY, QUARANTINING)
     by_message: dict[str, list[logging.LogRecord]] = {}
@@ -139,7 +139,7 @@ def test_hub_log_format_json_writes_one_parseable_object_per_line(
     quarantined = [line for line in lines if line["message"] == "record quarantined"]
     assert quarantined and all(
         (line["level"], line["logger"], line["source"], line["batch"])
-        == ("DEBUG", "hub.collect", QUARANTINING, batch)
+        == ("DEBUG", "hub.collect.run", QUARANTINING, batch)
         and isinstance(line["record"], int)
         and line["rule"]
         for line in quarantined

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from hub.mapping import MissingColumnError, map_page
-from hub.model import RecordKind
-from hub.sources import SourceSpec
-from hub.validate import validate
+from hub.collect.mapping import MissingColumnError, map_page
+from hub.collect.sources import SourceSpec
+from hub.collect.validate import validate
+from hub.core.model import RecordKind
 
 SPEC = SourceSpec.model_validate(
     {

@@ -6,7 +6,7 @@ import json
 
 import pandas as pd
 
-from hub.payloads import json_lines, sha256s
+from hub.collect.payloads import json_lines, sha256s
 
 AWKWARD = ["浙罚〔2026〕1号", 'a"b', "back\\slash", "line\nbreak\ttab\rret", "bell\x07", "", None]
 

@@ -20,20 +20,20 @@ from alembic import command
 from alembic.script import ScriptDirectory
 from typer.testing import CliRunner
 
-from hub import clock
-from hub.cli import app
-from hub.clock import OFFSET_VARIABLE
+from hub.cli.main import app
+from hub.collect.sources import enabled_sources
+from hub.core import clock
+from hub.core.clock import OFFSET_VARIABLE
+from hub.core.targets import push_targets
 from hub.fanout.deliver import deliver
 from hub.publish.api import create_app
 from hub.publish.client import pull_deltas
 from hub.publish.publisher import publish
 from hub.publish.tokens import issue_token
 from hub.reconcile.run import reconcile_day
-from hub.sources import enabled_sources
+from hub.report.run import report_folder, write_report
 from hub.store.db import alembic_config, make_engine
-from hub.targets import push_targets
 from quality.periods import Period
-from quality.run import report_folder, write_report
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver as deliver_sandbox
 from sandbox.deliver import init_sandbox, read_truth
@@ -189,7 +189,7 @@ def test_status_shows_each_source_its_failures_and_each_upstream_dag(
 @pytest.fixture
 def hub_on(platform_url: str, monkeypatch: pytest.MonkeyPatch) -> str:
     """The hub's commands on ``platform_url``."""
-    from hub.settings import settings
+    from hub.core.settings import settings
 
     monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
     settings.cache_clear()
@@ -278,7 +278,7 @@ def test_status_shows_push_targets_pull_sites_and_flags_a_site_that_stopped_pull
 def test_status_on_a_database_behind_the_code_says_to_run_init_db(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from hub.settings import settings
+    from hub.core.settings import settings
 
     url = f"sqlite:///{tmp_path / 'hub.db'}"
     engine = make_engine(url)

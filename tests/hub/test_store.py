@@ -11,10 +11,11 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 
-from hub.identity import content_hashes, record_keys
-from hub.model import RecordKind, field_names
-from hub.store.schema import RECORD_TABLES, department, metadata, record_history
-from hub.store.upsert import UpsertCounts, upsert_records
+from hub.collect.upsert import UpsertCounts, upsert_records
+from hub.core.identity import content_hashes, record_keys
+from hub.core.model import RecordKind, field_names
+from hub.store.schema import RECORD_TABLES, department, record_history
+from hub.store.tables import metadata
 
 pytestmark = pytest.mark.integration
 

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hub.targets import TargetConfigError, all_targets, pull_targets, push_targets
+from hub.core.targets import TargetConfigError, all_targets, pull_targets, push_targets
 
 
 def test_every_city_of_zhejiang_has_one_site_and_the_platform_covers_all() -> None:

@@ -15,9 +15,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.changes import apply_status_changes
-from hub.model import SUBJECT_LEGAL, SUBJECT_PERSON
-from hub.settings import settings
+from hub.core.model import SUBJECT_LEGAL, SUBJECT_PERSON
+from hub.core.settings import settings
+from hub.reconcile.changes import apply_status_changes
 from hub.store.bulk import insert_frame
 from hub.store.db import make_engine, upgrade
 from hub.store.schema import RECORD_TABLES, status_change
@@ -50,7 +50,7 @@ class ChangeLog:
     """Penalty records of sandbox subjects, moved to ``repaired`` at chosen moments.
 
     Each call takes fresh subjects (organisations and natural persons alternating), loads
-    their records and applies the changes with ``hub.changes.apply_status_changes``; then
+    their records and applies the changes with ``hub.reconcile.changes.apply_status_changes``; then
     ``changed_at`` is set to the moment asked for, as if the change had been applied then.
     """
 

@@ -13,13 +13,13 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
+from hub.core.targets import pull_targets
 from hub.publish.api import create_app
 from hub.publish.config import PublishSettings
 from hub.publish.publisher import publish
 from hub.publish.tokens import issue_token
 from hub.store.db import make_engine, upgrade
 from hub.store.publish_schema import delta_file, delta_manifest, pull_log, site_token
-from hub.targets import pull_targets
 from tests.publish.conftest import DAY, ChangeLog, local
 from tests.publish.http import raw_get, served
 

@@ -20,12 +20,12 @@ from fastapi import FastAPI
 from fastapi.responses import Response
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
+from hub.core.settings import settings
 from hub.publish.api import create_app
 from hub.publish.client import PullError, pull_deltas
 from hub.publish.publisher import publish
 from hub.publish.tokens import issue_token
-from hub.settings import settings
 from hub.store.db import make_engine
 from tests.publish.conftest import DAY, ChangeLog, local
 from tests.publish.http import served

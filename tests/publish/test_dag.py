@@ -7,7 +7,7 @@ from pathlib import Path
 import pendulum
 import pytest
 
-from hub.settings import settings
+from hub.core.settings import settings
 from tests.publish.conftest import DAY, PULL_SITES, ChangeLog, local
 from tests.publish.sets import expected_rows, read_set, verify_against_manifest
 

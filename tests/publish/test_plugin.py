@@ -10,9 +10,9 @@ import pytest
 import requests
 import sqlalchemy as sa
 
+from hub.core.settings import PROJECT_ROOT, settings
 from hub.publish.publisher import publish
 from hub.publish.tokens import issue_token
-from hub.settings import PROJECT_ROOT, settings
 from tests.publish.conftest import DAY, ChangeLog, local
 from tests.publish.http import served
 

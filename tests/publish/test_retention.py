@@ -10,11 +10,11 @@ import pytest
 import sqlalchemy as sa
 from typer.testing import CliRunner
 
-from hub.cli import app
+from hub.cli.main import app
+from hub.core.settings import settings
 from hub.publish.api import create_app
 from hub.publish.client import pull_deltas
 from hub.publish.tokens import issue_token
-from hub.settings import settings
 from hub.store.publish_schema import delta_manifest
 from tests.publish.conftest import DAY, PULL_SITES, ChangeLog, local
 from tests.publish.http import raw_get, served

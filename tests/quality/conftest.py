@@ -12,8 +12,8 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import collect_source
-from hub.sources import enabled_sources, get_source
+from hub.collect.run import collect_source
+from hub.collect.sources import enabled_sources, get_source
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
 from tests.conftest import sandbox_in_environment

@@ -7,7 +7,7 @@ import random
 import pandas as pd
 from stdnum.cn import ric, uscc
 
-from hub.checks import ric_valid, uscc_valid
+from hub.core.checks import ric_valid, uscc_valid
 from sandbox.codes import RIC_CHARSET, corrupt_check
 from sandbox.province import Province, departments
 

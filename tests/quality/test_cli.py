@@ -9,8 +9,8 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from hub.cli import app
-from hub.settings import settings
+from hub.cli.main import app
+from hub.core.settings import settings
 from tests.quality.conftest import DAY, CollectedProvince
 
 pytestmark = pytest.mark.integration

@@ -8,11 +8,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hub.mapping import map_page
-from hub.model import RecordKind
-from hub.settings import MAPPINGS_DIR
-from hub.sources import SourceSpec
-from hub.validate import validate
+from hub.collect.mapping import map_page
+from hub.collect.sources import SourceSpec
+from hub.collect.validate import validate
+from hub.core.model import RecordKind
+from hub.core.settings import MAPPINGS_DIR
 
 SPEC = SourceSpec.model_validate(
     {

@@ -14,11 +14,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.sources import enabled_sources
+from hub.collect.sources import enabled_sources
+from hub.report.run import write_data_docs, write_report
 from hub.store.schema import quarantine
 from quality.periods import Period
 from quality.report.labels import KINDS
-from quality.run import write_data_docs, write_report
 from quality.suites import expectations
 from sandbox.province import Province
 from tests.quality.conftest import DAY, CollectedProvince

@@ -16,9 +16,9 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from hub.mapping import map_page
-from hub.model import SUBJECT_LEGAL, SUBJECT_PERSON, RecordKind
-from hub.sources import get_source
+from hub.collect.mapping import map_page
+from hub.collect.sources import get_source
+from hub.core.model import SUBJECT_LEGAL, SUBJECT_PERSON, RecordKind
 from quality.config import suite_parameters
 from quality.evaluate import failing_rows, resolve, validation_frame
 from quality.suites import Expectation, expectations

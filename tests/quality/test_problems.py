@@ -7,12 +7,12 @@ from datetime import timedelta
 
 import pytest
 
-from hub.settings import settings
-from hub.sources import enabled_sources, get_source
-from hub.workdays import calendar
+from hub.collect.sources import enabled_sources, get_source
+from hub.core.settings import settings
+from hub.core.workdays import calendar
+from hub.report.problems import broken_records, late_records
 from quality.config import quality_settings
 from quality.periods import Period
-from quality.problems import broken_records, late_records
 from sandbox.deliver import read_truth
 from sandbox.province import Province
 from tests.quality.conftest import DAY, CollectedProvince

@@ -15,8 +15,8 @@ import numpy as np
 import pytest
 from openpyxl import load_workbook
 
+from hub.report.run import ReportFiles, write_report
 from quality.periods import Period
-from quality.run import ReportFiles, write_report
 from sandbox.province import Province
 from tests.quality.conftest import DAY, CollectedProvince, Expected
 from tests.quality.rendered import Rendered, dump_dom

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
-from quality.schedule import periods_for_run
+from hub.report.schedule import periods_for_run
 
 SHANGHAI = ZoneInfo("Asia/Shanghai")
 

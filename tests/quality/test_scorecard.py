@@ -9,12 +9,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from hub.settings import MAPPINGS_DIR, settings
-from hub.sources import enabled_sources, get_source
-from hub.workdays import calendar
+from hub.collect.sources import enabled_sources, get_source
+from hub.core.settings import MAPPINGS_DIR, settings
+from hub.core.workdays import calendar
+from hub.report.scorecard import Scorecard, allow_listed_codes, compute_scorecard, with_changes
 from quality.config import quality_settings
 from quality.periods import Period
-from quality.scorecard import Scorecard, allow_listed_codes, compute_scorecard, with_changes
 from sandbox.deliver import read_truth
 from tests.quality.conftest import DAY, CollectedProvince
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hub.model import FieldType, RecordKind, fields_of
+from hub.core.model import FieldType, RecordKind, fields_of
 from quality.config import suite_parameters
 from quality.report.labels import RULES
 from quality.suites import expectations, suite_document

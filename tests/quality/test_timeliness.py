@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 import pandas as pd
 import pytest
 
-from hub.workdays import WorkCalendar
+from hub.core.workdays import WorkCalendar
 from quality.config import QualitySettings, quality_settings
 from quality.timeliness import delays, earliest_on_time, local_dates
 

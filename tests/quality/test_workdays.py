@@ -11,7 +11,7 @@ import chinese_calendar
 import pandas as pd
 import pytest
 
-from hub.workdays import CalendarFileError, WorkCalendar, calendar
+from hub.core.workdays import CalendarFileError, WorkCalendar, calendar
 
 
 @pytest.fixture(scope="module")
@@ -94,7 +94,7 @@ def test_a_year_without_a_schedule_counts_monday_to_friday_and_warns(
     cal: WorkCalendar, caplog: pytest.LogCaptureFixture
 ) -> None:
     assert cal.uncovered_years([2026, 2027, 2027]) == [2027]
-    with caplog.at_level(logging.WARNING, logger="hub.workdays"):
+    with caplog.at_level(logging.WARNING, logger="hub.core.workdays"):
         # 1 Jan 2027 is a Friday: a holiday in every State Council schedule, a weekday here.
         assert cal.is_workday(date(2027, 1, 1)) is True
         assert cal.workdays_between(date(2026, 12, 31), date(2027, 1, 8)) == 6

@@ -7,8 +7,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from hub.model import RecordKind
-from hub.publicity import publicity_of
+from hub.core.model import RecordKind
+from hub.reconcile.publicity import publicity_of
 
 OLD, NEW = "before_2023_05_01", "ndrc_repair_2026"
 

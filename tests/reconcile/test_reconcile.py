@@ -8,9 +8,9 @@ import pandas as pd
 import pytest
 import sqlalchemy as sa
 
-from hub.reconcile import reconcile_day
-from hub.reconcile.case import case_of
+from hub.ops.case import case_of
 from hub.reconcile.reminders import reminders
+from hub.reconcile.run import reconcile_day
 from hub.store.reconcile_schema import reconcile_finding, repair_fact, repair_push
 from hub.store.schema import RECORD_TABLES, status_change
 from tests.reconcile.conftest import AT, DAY, ENVIRONMENT, MARKET, RECORDS, Systems
@@ -209,8 +209,8 @@ def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monke
 
     from typer.testing import CliRunner
 
-    from hub.cli import app
-    from hub.settings import settings
+    from hub.cli.main import app
+    from hub.core.settings import settings
 
     reconcile_day(DAY, engine=platform, systems=systems)
     monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
@@ -234,7 +234,7 @@ def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monke
 def test_a_later_run_compares_what_moved_since_including_moves_made_elsewhere(
     platform, systems
 ) -> None:
-    from hub.changes import apply_status_changes
+    from hub.reconcile.changes import apply_status_changes
     from hub.store.reconcile_schema import reconcile_pending, reconcile_run
 
     reconcile_day(DAY, engine=platform, systems=systems)

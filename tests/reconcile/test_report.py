@@ -10,8 +10,8 @@ import pytest
 import sqlalchemy as sa
 from openpyxl import load_workbook
 
-from hub.reconcile import reconcile_day
 from hub.reconcile.report import build_report, write_report
+from hub.reconcile.run import reconcile_day
 from tests.quality.rendered import dump_dom
 from tests.reconcile.conftest import DAY, Systems
 

@@ -11,9 +11,9 @@ from zoneinfo import ZoneInfo
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import collect_source
-from hub.reconcile import reconcile_day
-from hub.sources import enabled_sources
+from hub.collect.run import collect_source
+from hub.collect.sources import enabled_sources
+from hub.reconcile.run import reconcile_day
 from hub.store.reconcile_schema import reconcile_finding
 from hub.store.schema import RECORD_TABLES
 from sandbox.config import SandboxConfig

@@ -5,7 +5,7 @@ from datetime import date, timedelta
 
 import pytest
 
-from hub.model import SUBJECT_PERSON, fields_of
+from hub.core.model import SUBJECT_PERSON, fields_of
 from sandbox.agencies import AGENCIES, RULES, get_agency
 from sandbox.province import Province
 from sandbox.records import LATE_DAYS, day_records, new_records

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from hub.collect import collect_source
-from hub.model import RecordKind
-from hub.reference import load_reference
-from hub.sources import enabled_sources
+from hub.collect.run import collect_source
+from hub.collect.sources import enabled_sources
+from hub.core.model import RecordKind
 from hub.store.db import make_engine, upgrade
+from hub.store.reference import load_reference
 from hub.store.schema import RECORD_TABLES
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox

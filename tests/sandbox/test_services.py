@@ -9,8 +9,8 @@ import requests
 
 from connectors.connections import env_var_name
 from connectors.repair.spec import repair_system
-from hub.sources import enabled_sources
-from hub.targets import push_targets
+from hub.collect.sources import enabled_sources
+from hub.core.targets import push_targets
 from sandbox.config import SandboxConfig
 from sandbox.deliver import init_sandbox
 from sandbox.services import serve_province

@@ -5,8 +5,8 @@ from pathlib import Path
 import pytest
 
 from connectors.specs import FileConnector, HttpConnector, SqlConnector
-from hub.settings import MAPPINGS_DIR
-from hub.sources import load_source_file
+from hub.collect.sources import load_source_file
+from hub.core.settings import MAPPINGS_DIR
 from sandbox.agencies import AGENCIES, ApiChannel, FileChannel, TableChannel, get_agency
 from sandbox.config import connection_env
 from sandbox.province import department

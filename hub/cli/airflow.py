@@ -1,0 +1,30 @@
+"""``hub airflow``: what an Airflow installation needs from the hub, for Airflow's importers.
+
+- ``hub airflow pools``: the agency pools, JSON for ``airflow pools import``.
+- ``hub airflow variables``: the thresholds' defaults, JSON for ``airflow variables import``.
+
+Both print to standard output and touch no database; docs/airflow.md has the whole set-up.
+"""
+
+from __future__ import annotations
+
+import json
+
+import typer
+
+from hub.core.thresholds import THRESHOLDS
+from hub_airflow.setup import pools_document
+
+app = typer.Typer(help="What Airflow needs from the hub: pools, variables.", no_args_is_help=True)
+
+
+@app.command("pools")
+def pools() -> None:
+    """Print every agency pool as JSON for `airflow pools import`."""
+    typer.echo(json.dumps(pools_document(), ensure_ascii=False, indent=2))
+
+
+@app.command("variables")
+def variables() -> None:
+    """Print every threshold's default as JSON for `airflow variables import`."""
+    typer.echo(json.dumps({t.name: str(t.default) for t in THRESHOLDS}, indent=2))

@@ -1,0 +1,35 @@
+"""The platform's clock: the wall clock, or a simulated one that runs at the same pace.
+
+Every instant the platform records (receipt of a payload, a status change, a delivery attempt, a
+pull) is read here. In production that is the wall clock. The sandbox's daily cycle replays days
+of the past in minutes: it sets ``HUB_CLOCK_OFFSET_SECONDS`` so that, for the platform, a run
+happens at the time a scheduler would have started it, while time still flows (leases, back-off
+and timeouts work as usual). The variable is read on every call, so a simulation can move it
+between runs, and task processes started by Airflow inherit it.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import UTC, date, datetime, timedelta
+
+from hub.core.settings import local_day
+
+OFFSET_VARIABLE = "HUB_CLOCK_OFFSET_SECONDS"
+
+
+def now() -> datetime:
+    """The platform's current instant, in UTC."""
+    offset = float(os.environ.get(OFFSET_VARIABLE, "0") or 0)
+    return datetime.now(UTC) + timedelta(seconds=offset)
+
+
+def today() -> date:
+    """The platform's current day, in its time zone (``HUB_TIMEZONE``)."""
+    return local_day(now())
+
+
+def offset_to(instant: datetime) -> dict[str, str]:
+    """The environment that makes ``now()`` read ``instant`` at this moment (then run on)."""
+    seconds = (instant - datetime.now(UTC)).total_seconds()
+    return {OFFSET_VARIABLE: f"{seconds:.6f}"}

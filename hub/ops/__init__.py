@@ -1,0 +1,1 @@
+"""Operations: the views operators and leads read, composed from what each stage exports."""
