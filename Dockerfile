@@ -22,14 +22,10 @@ COPY --chown=airflow:0 requirements.lock /opt/hub/requirements.lock
 RUN pip install --no-cache-dir -r /opt/hub/requirements.lock
 
 # The project (the compose file mounts the working copy over it, read-only). An editable install
-# gives the `hub` command and imports the packages from /opt/hub, where hub.settings finds the
+# gives the `hub` command and imports the packages from /opt/hub, where hub.core.settings finds the
 # mappings beside them.
 COPY --chown=airflow:0 . /opt/hub
 RUN pip install --no-cache-dir --no-deps -e /opt/hub
-
-# The cluster policy putting each collect task into its agency's pool ($AIRFLOW_HOME/config is on
-# Airflow's import path).
-COPY --chown=airflow:0 docker/airflow/airflow_local_settings.py /opt/airflow/config/
 
 ENV PYTHONPATH=/opt/hub \
     HUB_VAR_DIR=/var/lib/hub \

@@ -121,13 +121,13 @@ def _fault_days(rehearsal: Rehearsal) -> list[dict[str, Any]]:
 
 
 def _quality_report(rehearsal: Rehearsal) -> dict[str, Any]:
-    from hub.report.run import report_folder, write_report
+    from hub import jobs
     from quality.periods import Period
 
     last = rehearsal.days[-1].day
     period = Period.parse(f"{last:%Y}" if rehearsal.options.days >= 365 else f"{last:%Y-%m}")
     started = time.perf_counter()
-    files = write_report(period, report_folder(period))
+    files = jobs.report(period, jobs.Runtime())
     return {
         "period": period.label,
         "seconds": round(time.perf_counter() - started, 1),

@@ -14,39 +14,29 @@ became dead letters; `hub status` shows the outbox, `hub fanout --retry-dead` re
 The lease of a claimed batch and the retry backoff are the Airflow Variables
 `hub_fanout_lease_seconds` (300), `hub_fanout_retry_base_seconds` (60) and
 `hub_fanout_retry_max_seconds` (3600). Each target's address and token come from its Airflow
-Connection (`connection_id`); nothing is read at import time. See docs/airflow.md.
+Connection (`connection`). Same as `hub fanout`; see docs/airflow.md.
 """
 
 from __future__ import annotations
 
-import logging
-from dataclasses import asdict
 from datetime import timedelta
 
-import pendulum
-from airflow.sdk import Asset, AssetOrTimeSchedule, CronTriggerTimetable, Variable, dag, task
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, dag, task
 
-SHANGHAI = pendulum.timezone("Asia/Shanghai")
-STATUS_CHANGES = Asset(name="platform_status_changes", uri="hub://platform/status_changes")
-log = logging.getLogger(__name__)
+from hub_airflow.conventions import START_DATE, STATUS_CHANGES, TIMEZONE, default_args
 
 
 @dag(
     dag_id="fanout_removals",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable("*/15 * * * *", timezone=SHANGHAI), assets=STATUS_CHANGES
+        timetable=CronTriggerTimetable("*/15 * * * *", timezone=TIMEZONE), assets=STATUS_CHANGES
     ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SHANGHAI),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["fanout", "credit"],
-    default_args={
-        "owner": "data-engineering",
-        "retries": 2,
-        "retry_delay": timedelta(minutes=2),
-        "retry_exponential_backoff": True,
-    },
+    default_args=default_args(retry_delay=timedelta(minutes=2)),
 )
 def fanout_removals() -> None:
     """Push the outbox to every push target."""
@@ -59,37 +49,11 @@ def fanout_removals() -> None:
 
     @task(map_index_template="{{ target_id }}")
     def deliver(target_id: str) -> dict:
+        from hub import jobs
         from hub.core.targets import all_targets
-        from hub.core.thresholds import (
-            FANOUT_LEASE_SECONDS,
-            FANOUT_RETRY_BASE_SECONDS,
-            FANOUT_RETRY_MAX_SECONDS,
-        )
-        from hub.fanout.claims import RetrySchedule
-        from hub.fanout.deliver import deliver as deliver_outbox
-        from hub.store.db import make_engine
-        from hub_airflow.connections import airflow_connection
+        from hub_airflow.tasks import finish, task_runtime
 
-        schedule = RetrySchedule(
-            base_seconds=FANOUT_RETRY_BASE_SECONDS.value_from(Variable.get),
-            max_seconds=FANOUT_RETRY_MAX_SECONDS.value_from(Variable.get),
-        )
-        engine = make_engine()
-        try:
-            run = deliver_outbox(
-                engine,
-                [all_targets()[target_id]],
-                resolve=airflow_connection,
-                lease_seconds=FANOUT_LEASE_SECONDS.value_from(Variable.get),
-                schedule=schedule,
-            )
-        finally:
-            engine.dispose()
-        report = asdict(run.targets[target_id])
-        log.info("delivery to %s: %s", target_id, report)
-        if run.problems:
-            raise RuntimeError("; ".join(run.problems))
-        return report
+        return finish(jobs.fanout(task_runtime(), targets=[all_targets()[target_id]]))
 
     deliver.expand(target_id=push_target_ids())
 

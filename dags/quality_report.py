@@ -9,26 +9,17 @@ unless its conf says `"data_docs": true`), then the HTML, XLSX and JSON report (
 written even if GE failed or was skipped, into `<var>/reports/quality/<period>/`. What is
 reported is always read from the platform's tables: an Asset event is a nudge. A year without a
 State Council holiday schedule is counted Monday to Friday, with a warning in the task log and in
-the report.
+the report. Same as `hub report --period P`.
 """
 
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 
-import pendulum
-from airflow.sdk import (
-    Asset,
-    AssetOrTimeSchedule,
-    CronTriggerTimetable,
-    TriggerRule,
-    dag,
-    task,
-)
+from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, task
 
-SHANGHAI = pendulum.timezone("Asia/Shanghai")
-PLATFORM_RECORDS = Asset(name="platform_credit_records", uri="hub://platform/credit_records")
+from hub_airflow.conventions import PLATFORM_RECORDS, START_DATE, TIMEZONE, default_args
+
 MONTHLY = "0 6 1 * *"
 log = logging.getLogger(__name__)
 
@@ -36,18 +27,14 @@ log = logging.getLogger(__name__)
 @dag(
     dag_id="quality_report",
     schedule=AssetOrTimeSchedule(
-        timetable=CronTriggerTimetable(MONTHLY, timezone=SHANGHAI), assets=PLATFORM_RECORDS
+        timetable=CronTriggerTimetable(MONTHLY, timezone=TIMEZONE), assets=PLATFORM_RECORDS
     ),
-    start_date=pendulum.datetime(2026, 1, 1, tz=SHANGHAI),
+    start_date=START_DATE,
     catchup=False,
     max_active_runs=1,
     doc_md=__doc__,
     tags=["quality", "credit"],
-    default_args={
-        "owner": "data-engineering",
-        "retries": 1,
-        "retry_delay": timedelta(minutes=5),
-    },
+    default_args=default_args(retries=1, backoff=False),
 )
 def quality_report() -> None:
     """Quality reports of the day just collected, or of the month (and year) just ended."""
@@ -56,9 +43,10 @@ def quality_report() -> None:
     def periods(dag_run=None) -> list[str]:
         from hub.core.settings import settings
         from hub.report.schedule import periods_for_run
+        from hub_airflow.run_day import triggered_by_asset
 
         chosen = periods_for_run(
-            str(dag_run.run_type), dag_run.run_after, dag_run.conf, settings().timezone
+            triggered_by_asset(dag_run), dag_run.run_after, dag_run.conf, settings().timezone
         )
         return [period.label for period in chosen]
 
@@ -66,34 +54,28 @@ def quality_report() -> None:
     def data_docs(period: str, dag_run=None) -> int:
         from airflow.sdk.exceptions import AirflowSkipException
 
-        from hub.report.run import report_folder, write_data_docs
+        from hub import jobs
+        from hub_airflow.tasks import task_runtime
         from quality.periods import Granularity, Period
 
         chosen = Period.parse(period)
-        asked = bool((dag_run.conf or {}).get("data_docs"))
-        if chosen.granularity is Granularity.DAY and not asked:
+        if chosen.granularity is Granularity.DAY and not (dag_run.conf or {}).get("data_docs"):
             raise AirflowSkipException(
                 f"no Data Docs for the day {period}: they come with the month's report "
                 '(a manual run with {"period": ..., "data_docs": true} makes them for a day)'
             )
-        return len(write_data_docs(chosen, report_folder(chosen)))
+        return jobs.data_docs(chosen, task_runtime())
 
     @task(trigger_rule=TriggerRule.ALL_DONE, map_index_template="{{ period }}")
     def report(period: str) -> dict:
-        from hub.report.run import report_folder, write_report
+        from hub import jobs
+        from hub_airflow.tasks import task_runtime
         from quality.periods import Period
 
-        chosen = Period.parse(period)
-        files = write_report(chosen, report_folder(chosen))
+        files = jobs.report(Period.parse(period), task_runtime())
         for warning in files.report.warnings:
             log.warning("quality report %s: %s", period, warning)
-        return {
-            "html": str(files.html),
-            "xlsx": str(files.xlsx),
-            "json": str(files.json),
-            "data_docs": str(files.data_docs) if files.data_docs else None,
-            "warnings": files.report.warnings,
-        }
+        return files.as_dict()
 
     chosen = periods()
     data_docs.expand(period=chosen) >> report.expand(period=chosen)

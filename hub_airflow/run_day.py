@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
+from enum import Enum
 from typing import Any
 
 from hub.core.settings import local_day
@@ -38,3 +39,24 @@ def run_day(
     if days:
         return max(days)
     return local_day(run_after) - timedelta(days=1)
+
+
+def dag_run_day(dag_run: Any, triggering_events: Iterable[Any] = ()) -> date:
+    """The day a task's DAG run covers (``run_day`` of the run and its triggering Asset events)."""
+    return run_day(
+        data_interval_start=dag_run.data_interval_start,
+        data_interval_end=dag_run.data_interval_end,
+        run_after=dag_run.run_after,
+        event_extras=[event.extra for event in triggering_events],
+    )
+
+
+def triggered_by_asset(dag_run: Any) -> bool:
+    """Whether the run was started by Asset events.
+
+    The Task SDK hands the run type as an enum whose ``str()`` is ``DagRunType.ASSET_TRIGGERED``,
+    not its value: compare values.
+    """
+    run_type = dag_run.run_type
+    value = run_type.value if isinstance(run_type, Enum) else str(run_type)
+    return value == "asset_triggered"

@@ -172,3 +172,30 @@ def deliver(
                 *(str(truth[k]) for k in ("duplicates", "resends", "corrections", "late")),
             )
     console.print(table)
+
+
+def demo(
+    days: Annotated[
+        int | None, typer.Option(help="How many consecutive days to run (default 14).")
+    ] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="The first day (default 2026-09-28: the fortnight of National Day)."),
+    ] = None,
+) -> None:
+    """Run the daily cycle through the real DAGs over the sandbox province (under var/demo/)."""
+    from sandbox.demo import DEFAULT_DAYS, DEFAULT_START, run_demo
+
+    first = DEFAULT_START
+    if start:
+        try:
+            first = date.fromisoformat(start)
+        except ValueError as exc:
+            raise typer.BadParameter(f"{start!r} is not a date like 2026-09-28") from exc
+    run_demo(console, days or DEFAULT_DAYS, first)
+
+
+def register(hub_app: typer.Typer) -> None:
+    """Add the sandbox's commands to ``hub``: ``hub sandbox …`` and ``hub demo``."""
+    hub_app.add_typer(app, name="sandbox")
+    hub_app.command("demo")(demo)

@@ -106,9 +106,9 @@ class AirflowRunner:
 
     @classmethod
     def in_home(cls, home: Path) -> AirflowRunner:
-        """An Airflow of its own in ``home``, migrated and prepared (``hub_airflow.setup``).
+        """An Airflow of its own in ``home``, migrated and prepared (``hub_airflow.testing``).
 
-        Its agency pools are made and their policy installed. Call it before anything imports
+        Its agency pools are made. Call it before anything imports
         Airflow in this process: Airflow reads its home once.
         """
         home.mkdir(parents=True, exist_ok=True)
@@ -118,7 +118,7 @@ class AirflowRunner:
         from airflow.dag_processing.dagbag import DagBag
         from airflow.utils import db
 
-        from hub_airflow.setup import prepare_local_airflow
+        from hub_airflow.testing import prepare_local_airflow
 
         db.initdb()
         prepare_local_airflow()

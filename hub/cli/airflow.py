@@ -13,7 +13,7 @@ import json
 import typer
 
 from hub.core.thresholds import THRESHOLDS
-from hub_airflow.setup import pools_document
+from hub_airflow.pools import pools_document
 
 app = typer.Typer(help="What Airflow needs from the hub: pools, variables.", no_args_is_help=True)
 

@@ -5,16 +5,13 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hub import jobs
+from hub.cli.common import console, runtime
 from hub.core.targets import Target, all_targets, push_targets, targets_file
-from hub.fanout.claims import retry_dead
-from hub.fanout.deliver import DeliveryRun, deliver, utc_now
-from hub.fanout.status import outbox_figures, outbox_table
-from hub.store.db import make_engine
-
-console = Console(width=None if Console().is_terminal else 150)
+from hub.fanout.deliver import DeliveryRun
+from hub.fanout.status import outbox_table
 
 
 def _chosen(target_ids: list[str] | None) -> list[Target]:
@@ -65,25 +62,25 @@ def fanout(
         bool, typer.Option("--retry-dead", help="Make dead letters pending again, then deliver.")
     ] = False,
     lease_seconds: Annotated[
-        float, typer.Option(help="How long a claimed batch is held from other runs.")
-    ] = 300.0,
+        float | None,
+        typer.Option(help="How long a claimed batch is held from other runs (default 300)."),
+    ] = None,
 ) -> None:
     """Deliver every due outbox message to the push targets now.
 
     Exits 1 when a target could not be delivered to or messages became dead letters.
     """
-    targets = _chosen(target)
-    engine = make_engine()
+    outcome = jobs.fanout(
+        runtime(),
+        targets=_chosen(target),
+        retry_dead_letters=retry_dead_letters,
+        lease_seconds=lease_seconds,
+    )
     if retry_dead_letters:
-        revived = retry_dead(engine, [t.id for t in targets], utc_now())
-        console.print(f"{revived} dead letters made pending again")
-    run = deliver(engine, targets, lease_seconds=lease_seconds)
-    with engine.connect() as connection:
-        figures = outbox_figures(connection, utc_now())
-    engine.dispose()
-    console.print(_run_table(run))
-    console.print(outbox_table([f for f in figures if f.target_id in run.targets]))
-    for problem in run.problems:
+        console.print(f"{outcome.revived} dead letters made pending again")
+    console.print(_run_table(outcome.run))
+    console.print(outbox_table(outcome.outbox))
+    for problem in outcome.problems:
         console.print(f"[red]{problem}[/]")
-    if run.problems:
+    if outcome.problems:
         raise typer.Exit(1)

@@ -2,39 +2,24 @@
 
 from __future__ import annotations
 
-from datetime import date
 from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from connectors.connections import MissingConnectionError, from_environment
 from connectors.http_session import GaveUpError
+from hub import jobs
+from hub.cli.common import console, fail, parse_day, runtime
 from hub.core.settings import settings
+from hub.core.thresholds import ThresholdError
 from hub.publish.client import PullError, pull_deltas
 from hub.publish.config import PublishConfigError, publish_settings
 from hub.publish.publisher import DayOutcome, PublishError
-from hub.publish.publisher import publish as publish_days
 from hub.publish.ranges import DayOrderError
-from hub.publish.retention import ExpiredSet, expire_old_files
+from hub.publish.retention import ExpiredSet
 from hub.publish.tokens import issue_token
-from hub.store.db import make_engine
-
-console = Console(width=None if Console().is_terminal else 150)
-
-
-def _fail(message: str) -> typer.Exit:
-    console.print(f"[red]{message}[/]", soft_wrap=True)
-    return typer.Exit(1)
-
-
-def _day(value: str) -> date:
-    try:
-        return date.fromisoformat(value)
-    except ValueError as exc:
-        raise typer.BadParameter(f"{value!r} is not a date like 2026-11-03") from exc
 
 
 def _publication_table(outcomes: list[DayOutcome], expired: list[ExpiredSet]) -> Table:
@@ -63,21 +48,12 @@ def publish(
     day: Annotated[str, typer.Option("--date", help="The day to publish, e.g. 2026-11-03.")],
 ) -> None:
     """Publish a day's delta files for every pull site, then delete files past the retention."""
-    when = _day(day)
     try:
-        config = publish_settings()
-    except PublishConfigError as exc:
-        raise _fail(str(exc)) from exc
-    engine = make_engine()
-    try:
-        outcomes = publish_days(when, engine, config)
-        expired = expire_old_files(engine, when, config)
-    except (DayOrderError, PublishError) as exc:
-        raise _fail(str(exc)) from exc
-    finally:
-        engine.dispose()
-    console.print(_publication_table(outcomes, expired))
-    console.print(f"files under {config.delta_dir}")
+        outcome = jobs.publish(parse_day(day), runtime())
+    except (DayOrderError, PublishError, PublishConfigError, ThresholdError) as exc:
+        raise fail(str(exc)) from exc
+    console.print(_publication_table(outcome.days, outcome.expired))
+    console.print(f"files under {outcome.config.delta_dir}")
 
 
 def token(
@@ -87,13 +63,9 @@ def token(
     try:
         publish_settings().site(site)
     except (KeyError, PublishConfigError) as exc:
-        raise _fail(str(exc.args[0])) from exc
-    engine = make_engine()
-    try:
-        with engine.begin() as connection:
-            issued = issue_token(connection, site)
-    finally:
-        engine.dispose()
+        raise fail(str(exc.args[0])) from exc
+    with runtime().engine() as engine, engine.begin() as connection:
+        issued = issue_token(connection, site)
     console.print(f"token for {site} (shown only now; any earlier token of {site} is revoked):")
     print(issued)
 
@@ -122,12 +94,12 @@ def pull(
     try:
         conn = from_environment(connection)
     except MissingConnectionError as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     folder = out or settings().var_dir / "pulled"
     try:
         result = pull_deltas(conn.base_url(), conn.password, site, since, folder)
     except (PullError, GaveUpError) as exc:
-        raise _fail(str(exc)) from exc
+        raise fail(str(exc)) from exc
     table = Table(title=f"pulled by {site}")
     for header in ("sequence", "day", "rows", "files"):
         table.add_column(header)

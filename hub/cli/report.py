@@ -8,12 +8,12 @@ from typing import Annotated
 
 import pandas as pd
 import typer
-from rich.console import Console
 from rich.table import Table
 
+from hub import jobs
+from hub.cli.common import console, runtime
 from hub.core import clock
-
-console = Console(width=None if Console().is_terminal else 150)
+from quality.periods import Period
 
 
 def _last_month() -> str:
@@ -43,18 +43,15 @@ def report(
     ] = True,
 ) -> None:
     """Write the data-quality report of a period: HTML, XLSX, JSON and Data Docs."""
-    from hub.report.run import report_folder, write_data_docs, write_report
-    from quality.periods import Period
-
     try:
         chosen = Period.parse(period or _last_month())
     except ValueError as exc:
         raise typer.BadParameter(str(exc), param_hint="--period") from exc
-    folder = (out or report_folder(chosen)).resolve()
+    folder = out.resolve() if out else None
     if data_docs:
         with console.status(f"GE checkpoints for {chosen.label}…"):
-            write_data_docs(chosen, folder)
-    files = write_report(chosen, folder)
+            jobs.data_docs(chosen, runtime(), folder)
+    files = jobs.report(chosen, runtime(), folder)
     summary = files.report.departments
     table = Table(title=f"数据质量 {chosen.chinese}（与{files.report.previous.chinese}比较）")
     for header in ("排名", "部门", "归集", "完整率", "合规率", "及时率", "迟报", "隔离"):

@@ -32,7 +32,6 @@ from hub.core.identity import content_hashes, record_keys
 from hub.core.logs import ContextLogger, get_logger
 from hub.core.settings import settings
 from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
-from hub.store.db import make_engine
 from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor, source_file
 
 log = get_logger(__name__)
@@ -407,7 +406,7 @@ def collect_source(
     source_id: str,
     day: date,
     *,
-    engine: sa.Engine | None = None,
+    engine: sa.Engine,
     resolve: ConnectionResolver = from_environment,
     received_at: datetime | None = None,
 ) -> BatchSummary:
@@ -421,22 +420,6 @@ def collect_source(
             marked failed with the same message and nothing of it was loaded.
     """
     spec = get_source(source_id)
-    if engine is None:
-        engine = make_engine()
-        try:
-            return _collect(spec, day, engine, resolve, received_at)
-        finally:
-            engine.dispose()
-    return _collect(spec, day, engine, resolve, received_at)
-
-
-def _collect(
-    spec: SourceSpec,
-    day: date,
-    engine: sa.Engine,
-    resolve: ConnectionResolver,
-    received_at: datetime | None,
-) -> BatchSummary:
     summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
     batch_log = _batch_log(summary)
     batch_log.info("batch started", connector=spec.connector.type)

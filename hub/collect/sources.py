@@ -7,6 +7,7 @@ Adding a source is adding a file; see ``docs/sources.md`` for the format.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 from typing import Literal
@@ -127,14 +128,43 @@ def load_source_file(path: Path) -> SourceSpec:
     return spec
 
 
+@dataclass(frozen=True)
+class Registry:
+    """The source files of a directory, read and checked.
+
+    Attributes:
+        sources: every well-formed source by id, enabled or not.
+        broken: file stem → why that file could not be used; the other sources do not depend on it.
+    """
+
+    sources: dict[str, SourceSpec]
+    broken: dict[str, SourceConfigError]
+
+
 @cache
-def _load_dir(directory: Path) -> dict[str, SourceSpec]:
-    return {p.stem: load_source_file(p) for p in sorted(directory.glob("*.yaml"))}
+def _load_dir(directory: Path) -> Registry:
+    sources, broken = {}, {}
+    for path in sorted(directory.glob("*.yaml")):
+        try:
+            sources[path.stem] = load_source_file(path)
+        except SourceConfigError as exc:
+            broken[path.stem] = exc
+    return Registry(sources, broken)
+
+
+def registry(directory: Path | None = None) -> Registry:
+    """The source registry (``HUB_SOURCES_DIR`` by default), read once per process."""
+    return _load_dir((directory or settings().sources_dir).resolve())
 
 
 def all_sources(directory: Path | None = None) -> dict[str, SourceSpec]:
-    """Every declared source by id, enabled or not."""
-    return _load_dir((directory or settings().sources_dir).resolve())
+    """Every well-formed source by id, enabled or not."""
+    return registry(directory).sources
+
+
+def broken_sources(directory: Path | None = None) -> dict[str, SourceConfigError]:
+    """The source files that cannot be used, by file stem, with why."""
+    return registry(directory).broken
 
 
 def enabled_sources(directory: Path | None = None) -> list[SourceSpec]:
@@ -142,12 +172,25 @@ def enabled_sources(directory: Path | None = None) -> list[SourceSpec]:
     return [s for s in all_sources(directory).values() if s.enabled]
 
 
+def enabled_source_ids(directory: Path | None = None) -> list[str]:
+    """The ids of the sources a daily run collects, in id order."""
+    return [s.id for s in enabled_sources(directory)]
+
+
 def get_source(source_id: str, directory: Path | None = None) -> SourceSpec:
-    """The source ``source_id``; ``KeyError`` names the known ones when it is not declared."""
-    sources = all_sources(directory)
-    if source_id not in sources:
-        raise KeyError(f"no source {source_id!r}; declared: {', '.join(sources) or 'none'}")
-    return sources[source_id]
+    """The source ``source_id``.
+
+    Raises:
+        SourceConfigError: its file is malformed (the message names the file and the problem).
+        KeyError: no file declares it; the message names the declared ones.
+    """
+    found = registry(directory)
+    if source_id in found.broken:
+        raise found.broken[source_id]
+    if source_id not in found.sources:
+        declared = ", ".join([*found.sources, *found.broken]) or "none"
+        raise KeyError(f"no source {source_id!r}; declared: {declared}")
+    return found.sources[source_id]
 
 
 def agency_pools(directory: Path | None = None) -> dict[str, int]:

@@ -17,6 +17,7 @@ from pathlib import Path
 
 from hub.core.settings import settings
 from hub.core.targets import Target, all_targets
+from hub.core.thresholds import DELTA_RETENTION_DAYS
 
 
 class PublishConfigError(ValueError):
@@ -46,16 +47,6 @@ class PublishSettings:
         raise KeyError(f"{site_id!r} is not a delta-file site (the sites are: {known})")
 
 
-def _retention_days() -> int:
-    value = os.environ.get("HUB_DELTA_RETENTION_DAYS", "90")
-    if not value.isdigit() or int(value) < 1:
-        raise PublishConfigError(
-            f"HUB_DELTA_RETENTION_DAYS={value!r}: the retention must be a whole number of days, "
-            "at least 1"
-        )
-    return int(value)
-
-
 def _sites() -> tuple[Target, ...]:
     targets = all_targets()
     also = [s.strip() for s in os.environ.get("HUB_DELTA_PUSH_SITES", "").split(",") if s.strip()]
@@ -72,12 +63,13 @@ def publish_settings(retention_days: int | None = None) -> PublishSettings:
     """The publishing settings, read from the environment on every call.
 
     Args:
-        retention_days: the retention to use instead of ``HUB_DELTA_RETENTION_DAYS`` (the
-            ``publish_deltas`` DAG passes its Airflow Variable ``hub_delta_retention_days``).
+        retention_days: the retention in days (default: the threshold
+            ``hub_delta_retention_days`` as the environment gives it, ``HUB_DELTA_RETENTION_DAYS``;
+            a DAG task passes its Airflow Variable's).
     """
     default_dir = settings().var_dir / "deltas"
     return PublishSettings(
         delta_dir=Path(os.environ.get("HUB_DELTA_DIR", default_dir)).resolve(),
-        retention_days=retention_days if retention_days is not None else _retention_days(),
+        retention_days=retention_days or DELTA_RETENTION_DAYS.value_from(),
         sites=_sites(),
     )

@@ -37,7 +37,6 @@ from hub.publish.encode import (
 )
 from hub.publish.masking import mask_id_numbers
 from hub.publish.ranges import DayRange, days_to_publish, fix_day_range
-from hub.store.db import make_engine
 from hub.store.publish_schema import delta_file, delta_manifest
 
 log = get_logger(__name__)
@@ -282,13 +281,13 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
 
 
 def publish(
-    day: date, engine: sa.Engine | None = None, config: PublishSettings | None = None
+    day: date, engine: sa.Engine, config: PublishSettings | None = None
 ) -> list[DayOutcome]:
     """Publish ``day``'s delta files for every site (and first any unpublished earlier day).
 
     Args:
         day: the day, in the platform's time zone; it must have ended.
-        engine: the platform database (``HUB_DATABASE_URL`` by default).
+        engine: the platform database.
         config: the publishing settings (from the environment by default).
 
     Returns:
@@ -299,13 +298,7 @@ def publish(
         PublishError: a set published before would now come out different.
     """
     config = config or publish_settings()
-    own_engine = engine is None
-    engine = engine or make_engine()
-    try:
-        with engine.connect() as connection:
-            days = days_to_publish(connection, day)
-        timezone = settings().timezone
-        return [_publish_range(engine, fix_day_range(engine, d, timezone), config) for d in days]
-    finally:
-        if own_engine:
-            engine.dispose()
+    with engine.connect() as connection:
+        days = days_to_publish(connection, day)
+    timezone = settings().timezone
+    return [_publish_range(engine, fix_day_range(engine, d, timezone), config) for d in days]

@@ -34,7 +34,7 @@ from hub.reconcile.ledger import append_facts, mark_pending, update_ledger
 from hub.reconcile.publicity import publicity_of
 from hub.reconcile.systems import SYSTEMS, RepairSystems
 from hub.store.bulk import insert_frame
-from hub.store.db import analyze_stale, make_engine
+from hub.store.db import analyze_stale
 from hub.store.reconcile_schema import (
     reconcile_finding,
     reconcile_pending,
@@ -296,11 +296,13 @@ def _counts(connection: sa.Connection, column: sa.Column) -> dict[str, int]:
 
 
 def reconcile_day(
-    day: date, *, engine: sa.Engine | None = None, systems: RepairSystems | None = None
+    day: date, *, engine: sa.Engine, systems: RepairSystems | None = None
 ) -> ReconcileSummary:
-    """Reconcile repairs for ``day`` (see the module's steps); safe to run again for a day."""
-    own_engine = engine is None
-    engine = engine or make_engine()
+    """Reconcile repairs for ``day`` (see the module's steps); safe to run again for a day.
+
+    Credit China and GSXT are reached through ``systems`` (default: connections from the
+    environment).
+    """
     systems = systems or RepairSystems()
     summary = ReconcileSummary(_open_run(engine, day), day)
     step = _Stopwatch(summary.seconds)
@@ -346,9 +348,6 @@ def reconcile_day(
         with engine.begin() as connection:
             _close_run(connection, summary)
         raise
-    finally:
-        if own_engine:
-            engine.dispose()
     return summary
 
 

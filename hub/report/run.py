@@ -21,7 +21,6 @@ from hub.core.workdays import WorkCalendar, calendar
 from hub.report.frames import read_raw, remap
 from hub.report.problems import broken_records, late_records
 from hub.report.scorecard import allow_listed_codes, compute_scorecard, with_changes
-from hub.store.db import make_engine
 from hub.store.schema import raw_record
 from quality.checkpoint_results import CheckpointOutcome, load_outcomes
 from quality.config import QualitySettings, quality_settings, suite_parameters
@@ -47,58 +46,57 @@ class ReportFiles:
     data_docs: Path | None
     report: QualityReport
 
+    @property
+    def problems(self) -> list[str]:
+        """None: the warnings (calendar gaps) are for the reader, in the report itself."""
+        return []
+
+    def as_dict(self) -> dict:
+        """Where the files are and what the report warns about (XCom, JSON)."""
+        return {
+            "html": str(self.html),
+            "xlsx": str(self.xlsx),
+            "json": str(self.json),
+            "data_docs": str(self.data_docs) if self.data_docs else None,
+            "warnings": self.report.warnings,
+        }
+
 
 def report_folder(period: Period) -> Path:
     """The default folder of ``period``'s report: ``<var>/reports/quality/<period>``."""
     return settings().var_dir / "reports" / "quality" / period.label
 
 
-def _engine(engine: sa.Engine | None) -> tuple[sa.Engine, bool]:
-    return (engine, False) if engine is not None else (make_engine(), True)
-
-
-def write_data_docs(
-    period: Period, folder: Path, engine: sa.Engine | None = None
-) -> list[CheckpointOutcome]:
+def write_data_docs(period: Period, folder: Path, engine: sa.Engine) -> list[CheckpointOutcome]:
     """Run the GE checkpoint of every department on what the platform received in ``period``.
 
     Imports Great Expectations (about ten seconds).
     """
     from quality.checkpoint import run_checkpoints
 
-    engine, owned = _engine(engine)
     start, end = period.instants(settings().timezone)
     r = raw_record.c
     statement = sa.select(r.batch_id, r.seq, r.source_id, r.payload).where(
         r.received_at >= start, r.received_at < end
     )
-    try:
-        with engine.connect() as connection:
-            frames = remap(read_raw(connection, statement))
-    finally:
-        if owned:
-            engine.dispose()
+    with engine.connect() as connection:
+        frames = remap(read_raw(connection, statement))
     folder.mkdir(parents=True, exist_ok=True)
     outcomes = run_checkpoints(frames, period, folder / DATA_DOCS, suite_parameters())
     log.info("quality %s: %d checkpoints, Data Docs in %s", period.label, len(outcomes), folder)
     return outcomes
 
 
-def write_report(period: Period, folder: Path, engine: sa.Engine | None = None) -> ReportFiles:
+def write_report(period: Period, folder: Path, engine: sa.Engine) -> ReportFiles:
     """Write ``period``'s report (HTML, XLSX, JSON) into ``folder``."""
-    engine, owned = _engine(engine)
-    try:
-        with engine.connect() as connection:
-            report = assemble(
-                connection,
-                period,
-                timezone=settings().timezone,
-                calendar=calendar(),
-                settings=quality_settings(),
-            )
-    finally:
-        if owned:
-            engine.dispose()
+    with engine.connect() as connection:
+        report = assemble(
+            connection,
+            period,
+            timezone=settings().timezone,
+            calendar=calendar(),
+            settings=quality_settings(),
+        )
     docs = folder / DATA_DOCS
     report.checkpoints = load_outcomes(docs)
     if (docs / "index.html").exists():

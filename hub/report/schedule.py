@@ -9,11 +9,9 @@ from zoneinfo import ZoneInfo
 
 from quality.periods import Granularity, Period
 
-ASSET_TRIGGERED = "asset_triggered"
-
 
 def periods_for_run(
-    run_type: str, run_after: datetime, conf: Mapping[str, Any] | None, timezone: ZoneInfo
+    asset_triggered: bool, run_after: datetime, conf: Mapping[str, Any] | None, timezone: ZoneInfo
 ) -> list[Period]:
     """The periods to report for a DAG run.
 
@@ -26,7 +24,7 @@ def periods_for_run(
     if conf and conf.get("period"):
         return [Period.parse(str(conf["period"]))]
     local = run_after.astimezone(timezone).date()
-    if run_type == ASSET_TRIGGERED:
+    if asset_triggered:
         return [Period(Granularity.DAY, local)]
     month = Period(Granularity.MONTH, (local.replace(day=1) - timedelta(days=1)).replace(day=1))
     if local.month == 1:

@@ -28,7 +28,7 @@ def airflow_db() -> Path:
     policy that puts each collect task into its agency's pool, as a deployment has them."""
     from airflow.utils import db
 
-    from hub_airflow.setup import prepare_local_airflow
+    from hub_airflow.testing import prepare_local_airflow
 
     db.initdb()
     prepare_local_airflow()

@@ -129,33 +129,12 @@ def test_hub_airflow_pools_prints_them_for_airflow_pools_import() -> None:
 def test_the_pools_exist_in_airflow_with_their_slots(airflow_db) -> None:
     from airflow.models.pool import Pool
 
-    from hub_airflow.setup import create_pools
+    from hub_airflow.pools import create_pools
 
     assert create_pools() == EXPECTED_POOLS  # idempotent: the fixture created them already
     for name, slots in EXPECTED_POOLS.items():
         pool = Pool.get_pool(name)
         assert (pool.pool, pool.slots) == (name, slots)
-
-
-def test_the_policy_leaves_other_tasks_and_unknown_indexes_alone() -> None:
-    from types import SimpleNamespace
-
-    from hub_airflow.setup import task_instance_mutation_hook
-
-    def ti(dag_id: str, task_id: str, map_index: int) -> SimpleNamespace:
-        return SimpleNamespace(dag_id=dag_id, task_id=task_id, map_index=map_index, pool="p")
-
-    cases = {
-        ("collect_credit_records", "collect", 2): enabled_sources()[2].agency_pool.name,
-        ("collect_credit_records", "collect", -1): "p",
-        ("collect_credit_records", "collect", 99): "p",
-        ("collect_credit_records", "announce_records", 2): "p",
-        ("reconcile_repairs", "collect", 2): "p",
-    }
-    for key, pool in cases.items():
-        instance = ti(*key)
-        task_instance_mutation_hook(instance, None)
-        assert instance.pool == pool, key
 
 
 # The day of a run ---------------------------------------------------------------------------

@@ -41,15 +41,16 @@ def test_a_daily_run_collects_every_source_and_announces_the_records(
     # A manual run at D+1 00:00 covers the day before: the data interval of day D.
     run = dag.test(logical_date=pendulum.datetime(2026, 11, 4, tz="Asia/Shanghai"))
 
-    states = {(ti.task_id, ti.map_index): ti.state for ti in run.get_task_instances()}
+    states = {ti.task_id: ti.state for ti in run.get_task_instances()}
     sources = [source.id for source in enabled_sources()]
     assert run.state == "success"
-    assert sorted(i for (task, i) in states if task == "collect") == list(range(len(sources)))
-    assert states[("announce_records", -1)] == "success"
-    # Each source's task ran in its agency's pool (the cluster policy), not the mapped task's.
-    pools = {ti.map_index: ti.pool for ti in run.get_task_instances() if ti.task_id == "collect"}
-    assert pools == {i: source.agency_pool.name for i, source in enumerate(enabled_sources())}
-    assert pools[sources.index("zj_scjg_penalty_api")] == "agency_scjg"
+    assert states == {f"collect.{s}": "success" for s in sources} | {"announce_records": "success"}
+    # Each source's task ran in its agency's pool, as its source file declares.
+    pools = {
+        ti.task_id: ti.pool for ti in run.get_task_instances() if ti.task_id != "announce_records"
+    }
+    assert pools == {f"collect.{s.id}": s.agency_pool.name for s in enabled_sources()}
+    assert pools["collect.zj_scjg_penalty_api"] == "agency_scjg"
     assert asset_event_extras("platform_credit_records")[-1] == {"day": "2026-11-03"}
 
     engine = sa.create_engine(platform_url)

@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 
+from hub.collect.sources import enabled_sources
+from hub.core.settings import MAPPINGS_DIR, settings
+
+SOURCES_DIR = MAPPINGS_DIR / "sources"
 pytestmark = pytest.mark.dag
 
 
@@ -12,32 +18,52 @@ def test_dags_import_without_errors(dagbag) -> None:
     assert "collect_credit_records" in dagbag.dag_ids
 
 
-def test_collect_dag_maps_one_task_per_source_and_announces_the_asset(dagbag) -> None:
+def test_collect_dag_has_a_task_per_source_in_its_agencys_pool_and_announces_the_asset(
+    dagbag,
+) -> None:
     dag = dagbag.get_dag("collect_credit_records")
     assert dag.timezone.name == "Asia/Shanghai"
-    assert set(dag.task_ids) == {"enabled_source_ids", "collect", "announce_records"}
-    collect = dag.get_task("collect")
-    assert type(collect).__name__.endswith("MappedOperator")
-    assert collect.retries == 2
+    sources = enabled_sources()
+    assert set(dag.task_ids) == {f"collect.{s.id}" for s in sources} | {"announce_records"}
+    for source in sources:
+        task = dag.get_task(f"collect.{source.id}")
+        assert (task.pool, task.retries) == (source.agency_pool.name, 2), source.id
+        assert task.downstream_task_ids == {"announce_records"}
+    assert dag.get_task("collect.zj_scjg_penalty_api").pool == "agency_scjg"
+    assert dag.max_active_tasks == 4
     announce = dag.get_task("announce_records")
     assert [o.name for o in announce.outlets] == ["platform_credit_records"]
     assert "collect" in dag.tags
 
 
-def test_dag_files_read_no_sources_at_import(monkeypatch, airflow_db) -> None:
-    """Parsing must not touch the source registry (it may be slow, remote or broken)."""
-    import hub.collect.sources
-
-    def refuse(*_args, **_kwargs):
-        raise AssertionError("the source registry was read at import time")
-
-    monkeypatch.setattr(hub.collect.sources, "enabled_sources", refuse)
-    monkeypatch.setattr(hub.collect.sources, "all_sources", refuse)
+def test_a_broken_source_file_keeps_its_task_and_breaks_no_other(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, airflow_db
+) -> None:
     from airflow.dag_processing.dagbag import DagBag
 
     from tests.dags.conftest import DAGS_FOLDER
 
-    assert DagBag(dag_folder=str(DAGS_FOLDER)).import_errors == {}
+    for path in SOURCES_DIR.glob("*.yaml"):
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    broken = tmp_path / "zj_tax_serious_api.yaml"
+    broken.write_text(
+        broken.read_text(encoding="utf-8").replace("records_path:", "records_paht:"), "utf-8"
+    )
+    monkeypatch.setenv("HUB_SOURCES_DIR", str(tmp_path))
+    settings.cache_clear()
+    try:
+        bag = DagBag(dag_folder=str(DAGS_FOLDER))
+    finally:
+        monkeypatch.undo()
+        settings.cache_clear()
+
+    assert bag.import_errors == {}
+    dag = bag.get_dag("collect_credit_records")
+    assert {t for t in dag.task_ids if t.startswith("collect.")} == {
+        f"collect.{s.id}" for s in enabled_sources()
+    }
+    assert dag.get_task("collect.zj_tax_serious_api").pool == "default_pool"
+    assert dag.get_task("collect.zj_scjg_penalty_api").pool == "agency_scjg"
 
 
 def test_reconcile_dag_runs_daily_and_announces_status_changes(dagbag) -> None:

@@ -19,10 +19,9 @@ def test_the_dag_runs_daily_in_shanghai_with_retries_and_announces_the_files(dag
     dag = dagbag.get_dag("publish_deltas")
     assert dag.timezone.name == "Asia/Shanghai"
     assert dag.timetable.expression == "0 0 * * *"
-    assert set(dag.task_ids) == {"publish_day", "expire_old_files"}
-    assert dag.get_task("publish_day").downstream_task_ids == {"expire_old_files"}
+    assert dag.task_ids == ["publish_day"]
     assert {(t.owner, t.retries) for t in dag.tasks} == {("data-engineering", 2)}
-    assert [o.name for o in dag.get_task("expire_old_files").outlets] == ["platform_delta_files"]
+    assert [o.name for o in dag.get_task("publish_day").outlets] == ["platform_delta_files"]
     assert "publish" in dag.tags and "hub publish --date D" in dag.doc_md
 
 
@@ -40,10 +39,7 @@ def test_a_daily_run_publishes_its_day_for_every_pull_site(
     )
 
     assert run.state == "success"
-    assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {
-        "publish_day": "success",
-        "expire_old_files": "success",
-    }
+    assert {ti.task_id: ti.state for ti in run.get_task_instances()} == {"publish_day": "success"}
     for site, prefix in PULL_SITES.items():
         delta = read_set(delta_dir, site, DAY, 1)
         verify_against_manifest(delta)

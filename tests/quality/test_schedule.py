@@ -11,7 +11,8 @@ SHANGHAI = ZoneInfo("Asia/Shanghai")
 
 
 def labels(run_type: str, run_after: datetime, conf: dict | None = None) -> list[str]:
-    return [p.label for p in periods_for_run(run_type, run_after, conf, SHANGHAI)]
+    asset_triggered = run_type == "asset_triggered"
+    return [p.label for p in periods_for_run(asset_triggered, run_after, conf, SHANGHAI)]
 
 
 def test_collection_triggers_the_report_of_the_receipt_day_in_shanghai() -> None:

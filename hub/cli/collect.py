@@ -1,0 +1,63 @@
+"""``hub collect``: collect the enabled sources (or some) for a day, with a progress bar."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from hub import jobs
+from hub.cli.common import console, parse_day, runtime
+from hub.collect.sources import enabled_source_ids, get_source
+
+
+def batch_table(outcome: jobs.CollectOutcome) -> Table:
+    """A table of what each source's batch did, failures included."""
+    table = Table(title=f"collection of {outcome.day}")
+    headers = ("source", "status", "read", "new", "updated", "unchanged", "outdated", "quarantined")
+    for header in headers:
+        table.add_column(header, justify="left" if header in ("source", "status") else "right")
+    table.add_column("notes")
+    for s in outcome.batches:
+        style = "yellow" if s.status == "partial" else "green"
+        table.add_row(
+            s.source_id,
+            f"[{style}]{s.status}[/]",
+            str(s.read),
+            str(s.counts.inserted),
+            str(s.counts.updated),
+            str(s.counts.unchanged),
+            str(s.counts.outdated),
+            str(s.quarantined),
+            "; ".join([*s.errors, *s.drift]),
+        )
+    for source_id, error in outcome.failures.items():
+        table.add_row(source_id, "[red]failed[/]", *[""] * (len(headers) - 2), error)
+    return table
+
+
+def collect(
+    day: Annotated[str, typer.Option("--date", help="The logical day, e.g. 2026-11-03.")],
+    source: Annotated[
+        list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")
+    ] = None,
+) -> None:
+    """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
+    chosen_day = parse_day(day)
+    try:
+        source_ids = [get_source(s).id for s in source] if source else enabled_source_ids()
+    except (KeyError, ValueError) as exc:
+        raise typer.BadParameter(str(exc.args[0]), param_hint="--source") from exc
+    columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        bar = progress.add_task(f"collecting {chosen_day}", total=len(source_ids))
+
+        def on_source(source_id: str) -> None:
+            progress.update(bar, description=f"collecting {chosen_day} {source_id}", advance=1)
+
+        outcome = jobs.collect(chosen_day, runtime(), sources=source_ids, on_source=on_source)
+    console.print(batch_table(outcome))
+    if outcome.problems:
+        raise typer.Exit(1)
