@@ -35,7 +35,7 @@ from hub.store.outbox_schema import outbox
 from hub.store.publish_schema import delta_file, delta_manifest
 from hub.store.reconcile_schema import reconcile_run
 from hub.store.schema import (
-    ACCEPTED_IN_BATCH,
+    LOADED_IN_BATCH,
     RECORD_TABLES,
     ingest_batch,
     quarantine,
@@ -166,7 +166,7 @@ def check_raw_balance(connection: sa.Connection, truth: Truth) -> Check:
         sa.select(
             b.source_id,
             sa.func.sum(b.n_read),
-            sa.func.sum(ACCEPTED_IN_BATCH),
+            sa.func.sum(LOADED_IN_BATCH),
             sa.func.sum(b.n_quarantined),
         ).group_by(b.source_id),
     )

@@ -25,7 +25,7 @@ from hub.core.workdays import WorkCalendar
 from hub.ops.totals import Totals, platform_totals
 from hub.store.db import make_engine, upgrade
 from hub.store.reference import load_reference
-from hub.store.schema import ACCEPTED_IN_BATCH, ingest_batch, quarantine
+from hub.store.schema import LOADED_IN_BATCH, ingest_batch, quarantine
 from sandbox.config import SandboxConfig
 from sandbox.cycle import AirflowRunner, DagRunResult, run_cycle
 from sandbox.deliver import init_sandbox
@@ -55,7 +55,7 @@ def _per_source(connection: sa.Connection) -> Table:
             b.source_id,
             sa.func.count(),
             sa.func.sum(b.n_read),
-            sa.func.sum(ACCEPTED_IN_BATCH),
+            sa.func.sum(LOADED_IN_BATCH),
             sa.func.sum(b.n_quarantined),
             sa.func.sum(sa.case((b.status == "failed", 1), else_=0)),
         )

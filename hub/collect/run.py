@@ -60,8 +60,8 @@ class BatchSummary:
 
     @property
     def loaded(self) -> int:
-        """Records accepted: new, corrected, already known unchanged, or outdated."""
-        return self.counts.accepted
+        """Records that passed the rules (``hub.store.schema.LOADED_OUTCOMES``)."""
+        return self.counts.loaded
 
     def as_dict(self) -> dict:
         """The figures as plain values (for XCom, JSON and tables)."""

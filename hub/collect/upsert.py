@@ -28,7 +28,13 @@ from sqlalchemy.dialects import postgresql, sqlite
 from hub.core.logs import get_logger
 from hub.core.model import RecordKind, field_names
 from hub.store.bulk import EncodedFrame, among, encode_frame, insert_encoded, insert_frame
-from hub.store.schema import LIFECYCLE_COLUMNS, PUBLICITY_COLUMNS, RECORD_TABLES, record_history
+from hub.store.schema import (
+    LIFECYCLE_COLUMNS,
+    LOADED_OUTCOMES,
+    PUBLICITY_COLUMNS,
+    RECORD_TABLES,
+    record_history,
+)
 
 log = get_logger(__name__)
 
@@ -54,9 +60,9 @@ class UpsertCounts:
         )
 
     @property
-    def accepted(self) -> int:
-        """Records that passed the rules: new, corrected, known unchanged or outdated."""
-        return self.inserted + self.updated + self.unchanged + self.outdated
+    def loaded(self) -> int:
+        """Records that passed the rules (``hub.store.schema.LOADED_OUTCOMES``)."""
+        return sum(getattr(self, outcome) for outcome in LOADED_OUTCOMES)
 
 
 def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:

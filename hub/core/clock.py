@@ -33,3 +33,8 @@ def offset_to(instant: datetime) -> dict[str, str]:
     """The environment that makes ``now()`` read ``instant`` at this moment (then run on)."""
     seconds = (instant - datetime.now(UTC)).total_seconds()
     return {OFFSET_VARIABLE: f"{seconds:.6f}"}
+
+
+def whole_days(since: datetime | None, until: datetime) -> int | None:
+    """Whole days from ``since`` to ``until`` (``None`` when there is no ``since``)."""
+    return None if since is None else int((until - since).total_seconds() // 86400)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import sqlalchemy as sa
 from rich.table import Table
 
 from hub.core.settings import settings
+from hub.core.targets import push_targets
 from hub.store.outbox_schema import outbox
 
 
@@ -72,11 +74,77 @@ def outbox_figures(connection: sa.Connection, now: datetime) -> list[OutboxFigur
     ]
 
 
+@dataclass(frozen=True)
+class TargetStatus:
+    """One push target's outbox.
+
+    Attributes:
+        target_id: the target.
+        pending, waiting, delivered, dead: messages to deliver (``waiting`` of them in their retry
+            backoff), acknowledged, and dead letters.
+        oldest_pending: when the oldest pending message was enqueued.
+        last_delivered_at: the receiver's last acknowledgement.
+        last_attempt_at: the last attempt at any message.
+        last_error: the error of the last failed attempt at an undelivered message.
+    """
+
+    target_id: str
+    pending: int = 0
+    waiting: int = 0
+    delivered: int = 0
+    dead: int = 0
+    oldest_pending: datetime | None = None
+    last_delivered_at: datetime | None = None
+    last_attempt_at: datetime | None = None
+    last_error: str | None = None
+
+
+def target_statuses(connection: sa.Connection, now: datetime) -> list[TargetStatus]:
+    """Every push target's outbox, and its last acknowledgement and attempt."""
+    figures = {f.target_id: f for f in outbox_figures(connection, now)}
+    o = outbox.c
+    latest = {
+        target_id: (delivered, attempted)
+        for target_id, delivered, attempted in connection.execute(
+            sa.select(
+                o.target_id, sa.func.max(o.acknowledged_at), sa.func.max(o.last_attempt_at)
+            ).group_by(o.target_id)
+        )
+    }
+    statuses = []
+    for target_id in sorted({t.id for t in push_targets()} | set(figures)):
+        f = figures.get(target_id)
+        delivered_at, attempted_at = latest.get(target_id, (None, None))
+        statuses.append(
+            TargetStatus(
+                target_id,
+                pending=f.pending if f else 0,
+                waiting=f.waiting if f else 0,
+                delivered=f.delivered if f else 0,
+                dead=f.dead if f else 0,
+                oldest_pending=(f.oldest_pending) if f else None,
+                last_delivered_at=(delivered_at),
+                last_attempt_at=(attempted_at),
+                last_error=f.last_error if f else None,
+            )
+        )
+    return statuses
+
+
+def target_problems(targets: list[TargetStatus]) -> Iterator[str]:
+    """What needs a person about the push targets: dead letters."""
+    for t in targets:
+        if t.dead:
+            yield (
+                f"target {t.target_id}: {t.dead} dead letters "
+                f"(hub fanout --retry-dead --target {t.target_id})"
+            )
+
+
 def _local(value: datetime | None) -> str:
     if value is None:
         return ""
-    aware = value if value.tzinfo else value.replace(tzinfo=UTC)  # SQLite: naive UTC
-    return aware.astimezone(settings().timezone).strftime("%Y-%m-%d %H:%M:%S")
+    return value.astimezone(settings().timezone).strftime("%Y-%m-%d %H:%M:%S")
 
 
 def outbox_table(figures: list[OutboxFigures]) -> Table:

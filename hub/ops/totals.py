@@ -17,7 +17,7 @@ from hub.fanout.status import OutboxFigures, outbox_figures
 from hub.store.publish_schema import delta_manifest
 from hub.store.reconcile_schema import reconcile_finding, reconcile_run
 from hub.store.schema import (
-    ACCEPTED_IN_BATCH,
+    LOADED_IN_BATCH,
     RECORD_TABLES,
     ingest_batch,
     quarantine,
@@ -65,7 +65,7 @@ def _grouped(connection: sa.Connection, column: sa.ColumnElement) -> dict[str, i
 def _batches(connection: sa.Connection) -> sa.Row:
     b = ingest_batch.c
     failed = sa.func.sum(sa.case((b.status == "failed", 1), else_=0))
-    loaded = ACCEPTED_IN_BATCH
+    loaded = LOADED_IN_BATCH
     statement = sa.select(
         sa.func.count(),
         sa.func.coalesce(failed, 0),

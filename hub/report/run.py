@@ -21,6 +21,7 @@ from hub.core.workdays import WorkCalendar, calendar
 from hub.report.frames import read_raw, remap
 from hub.report.problems import broken_records, late_records
 from hub.report.scorecard import allow_listed_codes, compute_scorecard, with_changes
+from hub.report.status import reports_dir
 from hub.store.schema import raw_record
 from quality.checkpoint_results import CheckpointOutcome, load_outcomes
 from quality.config import QualitySettings, quality_settings, suite_parameters
@@ -64,7 +65,7 @@ class ReportFiles:
 
 def report_folder(period: Period) -> Path:
     """The default folder of ``period``'s report: ``<var>/reports/quality/<period>``."""
-    return settings().var_dir / "reports" / "quality" / period.label
+    return reports_dir() / period.label
 
 
 def write_data_docs(period: Period, folder: Path, engine: sa.Engine) -> list[CheckpointOutcome]:

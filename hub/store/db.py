@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import sqlalchemy as sa
 from alembic import command
@@ -27,6 +28,11 @@ def make_engine(url: str | None = None) -> sa.Engine:
             Path(parsed.database).parent.mkdir(parents=True, exist_ok=True)
         return sa.create_engine(url, connect_args={"timeout": 60, "check_same_thread": False})
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def pairs(connection: sa.Connection, statement: sa.Select) -> dict[Any, Any]:
+    """A two-column query's rows as a dict (first column → second)."""
+    return dict(connection.execute(statement).all())
 
 
 def alembic_config(url: str) -> Config:

@@ -65,13 +65,17 @@ ingest_batch = sa.Table(
     comment="One run of one source: what it read, loaded and quarantined, and why it failed.",
 )
 
-ACCEPTED_IN_BATCH = (
-    ingest_batch.c.n_inserted
-    + ingest_batch.c.n_updated
-    + ingest_batch.c.n_unchanged
-    + ingest_batch.c.n_outdated
+LOADED_OUTCOMES = ("inserted", "updated", "unchanged", "outdated")
+"""What may become of a record that passed the rules: the one definition of *loaded*.
+
+New, corrected, already known unchanged, or an earlier version kept raw but not applied
+(``outdated``); a batch's raw records are its loaded plus its quarantined ones.
+"""
+LOADED_IN_BATCH = sum(
+    (ingest_batch.c[f"n_{outcome}"] for outcome in LOADED_OUTCOMES[1:]),
+    start=ingest_batch.c[f"n_{LOADED_OUTCOMES[0]}"],
 )
-"""A batch's records that passed the rules (``raw = accepted + quarantined``), as SQL."""
+"""A batch's loaded records (``LOADED_OUTCOMES``), as SQL."""
 
 source_cursor = sa.Table(
     "source_cursor",

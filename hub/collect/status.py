@@ -1,0 +1,199 @@
+"""Where each source stands, for ``hub status``: its last batch, its record, open quarantine."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime
+
+import sqlalchemy as sa
+
+from hub.collect.sources import enabled_sources
+from hub.core.clock import whole_days
+from hub.store.db import pairs
+from hub.store.schema import LOADED_IN_BATCH, ingest_batch, quarantine
+
+SUCCEEDED = ("succeeded", "partial")  # partial: a file was rejected, the rest loaded
+
+
+@dataclass(frozen=True)
+class SourceStatus:
+    """One source's last batch and its record.
+
+    Attributes:
+        source_id: the source.
+        enabled: whether the registry (``mappings/sources/``) has it enabled.
+        batch_id: its last batch (``None``: never collected).
+        day: the logical day of that batch.
+        finished_at: when it finished (``None`` while running).
+        status: ``succeeded``, ``partial``, ``failed`` or ``running``.
+        read, loaded, quarantined, files_rejected: that batch's figures (loaded: new, updated,
+            already known unchanged, and outdated versions not applied).
+        error: that batch's error (a failure's reason, or the rejected files').
+        drift: columns the source added or renamed, as that batch found them.
+        failures_in_row: failed batches since the last successful one.
+        last_success_at: when the last successful (or partial) batch finished.
+        days_since_success: whole days from then to now.
+    """
+
+    source_id: str
+    enabled: bool
+    batch_id: int | None = None
+    day: date | None = None
+    finished_at: datetime | None = None
+    status: str | None = None
+    read: int = 0
+    loaded: int = 0
+    quarantined: int = 0
+    files_rejected: int = 0
+    error: str | None = None
+    drift: list[str] = field(default_factory=list)
+    failures_in_row: int = 0
+    last_success_at: datetime | None = None
+    days_since_success: int | None = None
+
+
+@dataclass(frozen=True)
+class BatchStatus:
+    """One recent batch as ``ingest_batch`` holds it."""
+
+    source_id: str
+    batch_id: int
+    day: date
+    status: str
+    finished_at: datetime | None
+    read: int
+    inserted: int
+    updated: int
+    unchanged: int
+    outdated: int
+    quarantined: int
+    error: str | None
+
+
+@dataclass(frozen=True)
+class QuarantineCount:
+    """Unresolved quarantined records of a source by the rule they failed."""
+
+    source_id: str
+    rule: str
+    records: int
+
+
+def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStatus]:
+    """Every enabled source, and every source that ever ran, with its last batch."""
+    b = ingest_batch.c
+    ranked = sa.select(
+        ingest_batch,
+        LOADED_IN_BATCH.label("n_loaded"),
+        sa.func.row_number().over(partition_by=b.source_id, order_by=b.id.desc()).label("n"),
+    ).subquery()
+    last = {r.source_id: r for r in connection.execute(sa.select(ranked).where(ranked.c.n == 1))}
+    ok = (
+        sa.select(
+            b.source_id, sa.func.max(b.id).label("id"), sa.func.max(b.finished_at).label("at")
+        )
+        .where(b.status.in_(SUCCEEDED))
+        .group_by(b.source_id)
+        .subquery()
+    )
+    succeeded = {r.source_id: r for r in connection.execute(sa.select(ok))}
+    failures = pairs(
+        connection,
+        sa.select(b.source_id, sa.func.count())
+        .select_from(ingest_batch.outerjoin(ok, ok.c.source_id == b.source_id))
+        .where(b.status == "failed", b.id > sa.func.coalesce(ok.c.id, 0))
+        .group_by(b.source_id),
+    )
+    enabled = {s.id for s in enabled_sources()}
+    statuses = []
+    for source_id in sorted(enabled | set(last)):
+        row, good = last.get(source_id), succeeded.get(source_id)
+        success_at = (good.at) if good is not None else None
+        common = {
+            "source_id": source_id,
+            "enabled": source_id in enabled,
+            "failures_in_row": failures.get(source_id, 0),
+            "last_success_at": success_at,
+            "days_since_success": whole_days(success_at, now),
+        }
+        if row is None:
+            statuses.append(SourceStatus(**common))
+            continue
+        statuses.append(
+            SourceStatus(
+                **common,
+                batch_id=row.id,
+                day=row.logical_date,
+                finished_at=(row.finished_at),
+                status=row.status,
+                read=row.n_read,
+                loaded=row.n_loaded,
+                quarantined=row.n_quarantined,
+                files_rejected=row.n_files_rejected,
+                error=row.error,
+                drift=json.loads(row.schema_drift) if row.schema_drift else [],
+            )
+        )
+    return statuses
+
+
+def recent_batches(connection: sa.Connection, limit: int) -> list[BatchStatus]:
+    """The last ``limit`` batches of every source, newest first."""
+    b = ingest_batch.c
+    ranked = sa.select(
+        ingest_batch,
+        sa.func.row_number().over(partition_by=b.source_id, order_by=b.id.desc()).label("n"),
+    ).subquery()
+    rows = connection.execute(
+        sa.select(ranked)
+        .where(ranked.c.n <= limit)
+        .order_by(ranked.c.source_id, ranked.c.id.desc())
+    )
+    return [
+        BatchStatus(
+            r.source_id,
+            r.id,
+            r.logical_date,
+            r.status,
+            (r.finished_at),
+            r.n_read,
+            r.n_inserted,
+            r.n_updated,
+            r.n_unchanged,
+            r.n_outdated,
+            r.n_quarantined,
+            r.error,
+        )
+        for r in rows
+    ]
+
+
+def quarantine_counts(connection: sa.Connection) -> list[QuarantineCount]:
+    """Unresolved quarantined records per source and rule."""
+    q = quarantine.c
+    by_rule = (
+        sa.select(q.source_id, q.rule, sa.func.count().label("n"))
+        .where(q.resolved_at.is_(None))
+        .group_by(q.source_id, q.rule)
+        .order_by(q.source_id, sa.desc("n"), q.rule)
+    )
+    return [QuarantineCount(s, rule, n) for s, rule, n in connection.execute(by_rule)]
+
+
+def source_problems(sources: list[SourceStatus]) -> Iterator[str]:
+    """What needs a person about the sources, one sentence each."""
+    for s in sources:
+        if s.status == "failed":
+            last_success = (
+                "never" if s.days_since_success is None else (f"{s.days_since_success} days ago")
+            )
+            yield (
+                f"source {s.source_id}: batch {s.batch_id} failed ({s.failures_in_row} in a row; "
+                f"last success {last_success}): {s.error}"
+            )
+        elif s.status == "partial":
+            yield f"source {s.source_id}: batch {s.batch_id} rejected files: {s.error}"
+        if s.drift:
+            yield f"source {s.source_id}: schema drift: {'; '.join(s.drift)}"
