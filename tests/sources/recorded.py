@@ -91,10 +91,9 @@ class Expected:
 
 @dataclass(frozen=True)
 class Recorded:
-    """A source's recorded page: its folder, its page files and what is expected of it."""
+    """A source's recorded page: its page files and what is expected of it."""
 
     spec: SourceSpec
-    folder: Path
     files: tuple[Path, ...]
     expected: Expected
 
@@ -164,7 +163,7 @@ def load_recorded(spec: SourceSpec, fixtures_dir: Path = FIXTURES_DIR) -> Record
         expected = _parse_expected(folder / EXPECTED_FILE)
     except (yaml.YAMLError, ValueError, TypeError, KeyError) as exc:
         raise missing(spec, folder, f"{EXPECTED_FILE} is malformed: {exc}") from None
-    return Recorded(spec, folder, files, expected)
+    return Recorded(spec, files, expected)
 
 
 def _parse_expected(path: Path) -> Expected:
