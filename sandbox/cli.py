@@ -25,6 +25,7 @@ from sandbox.config import (
 )
 from sandbox.deliver import deliver as deliver_days
 from sandbox.deliver import init_sandbox
+from sandbox.recording import FIXTURES_DIR, RECORD_DAY, record_sources
 from sandbox.repair_cli import app as repairs_app
 from sandbox.repair_systems import repair_connection_env
 from sandbox.services import serve_province
@@ -171,6 +172,45 @@ def deliver(
                 str(sum(truth["defects"].values())),
                 *(str(truth[k]) for k in ("duplicates", "resends", "corrections", "late")),
             )
+    console.print(table)
+
+
+@app.command()
+def record(
+    source: Annotated[list[str] | None, typer.Option(help="Only this source (repeatable).")] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(help="Fixtures folder (default: tests/fixtures/sources of the project)."),
+    ] = None,
+    day: Annotated[str, typer.Option("--date", help="Delivery day, YYYY-MM-DD.")] = (
+        RECORD_DAY.isoformat()
+    ),
+    seed: Annotated[int, typer.Option(help="Seed of the generated records.")] = DEFAULT_SEED,
+) -> None:
+    """Record one page of every agency (or of --source) as its source's contract-test fixture.
+
+    Writes <out>/<source id>/: the page as the agency sends it and expected.yaml (the rules each
+    record fails, from the sandbox's ground truth). See docs/sources.md, "Contract tests".
+    """
+    try:
+        recordings = record_sources(
+            source or None, out or FIXTURES_DIR, date.fromisoformat(day), seed
+        )
+    except KeyError as exc:
+        raise typer.BadParameter(
+            f"{exc.args[0]}; a source without a sandbox twin has its fixture written by hand "
+            '(docs/sources.md, "Contract tests")'
+        ) from None
+    table = Table("source", "records", "quarantined", "files", "folder")
+    for recording in recordings:
+        failing = sum(1 for rules in recording.verdicts.values() if rules)
+        table.add_row(
+            recording.source_id,
+            str(len(recording.verdicts)),
+            str(failing),
+            ", ".join(recording.files),
+            str(recording.folder),
+        )
     console.print(table)
 
 

@@ -103,22 +103,44 @@ def _deliver_agency(
     count: int | None,
 ) -> Delivery:
     batch = day_records(province, agency, day, count)
-    renderer = Renderer(agency)
-    rows = [renderer.row(record) for record in batch.rows]
-    channel = agency.channel
-    if isinstance(channel, ApiChannel):
-        written, location = _to_store(config, agency, day, rows), str(config.store_path)
-    elif isinstance(channel, TableChannel):
-        written = exchange.write_rows(engine, agency, day, rows)
-        location = f"{engine.url.render_as_string()} {channel.table}"
-    else:
-        written = drops.write_file(agency, day, rows, config.drop_root)
-        location = str(drops.drop_path(agency, day, config.drop_root))
+    written, location = write_to_channel(config, engine, agency, day, batch.rows)
     path = truth_path(config, day, agency.source_id)
     path.parent.mkdir(parents=True, exist_ok=True)
     text = json.dumps(batch.truth, ensure_ascii=False, indent=2) + "\n"
     path.write_text(text, encoding="utf-8")
     return Delivery(agency.source_id, day, written, location, batch.truth)
+
+
+def write_to_channel(
+    config: SandboxConfig,
+    engine: sa.Engine,
+    agency: Agency,
+    day: date,
+    records: list[dict[str, Any]],
+) -> tuple[bool, str]:
+    """Render canonical ``records`` as ``agency`` sends them and write them to its channel.
+
+    Args:
+        config: the sandbox.
+        engine: the exchange database (used by exchange-table agencies only).
+        agency: the delivering agency.
+        day: the delivery day.
+        records: canonical records, in delivery order.
+
+    Returns:
+        Whether anything was written (``False`` when the channel already held ``day``'s
+        delivery), and where the rows went (store, table or file).
+    """
+    renderer = Renderer(agency)
+    rows = [renderer.row(record) for record in records]
+    channel = agency.channel
+    if isinstance(channel, ApiChannel):
+        return _to_store(config, agency, day, rows), str(config.store_path)
+    if isinstance(channel, TableChannel):
+        written = exchange.write_rows(engine, agency, day, rows)
+        return written, f"{engine.url.render_as_string()} {channel.table}"
+    written = drops.write_file(agency, day, rows, config.drop_root)
+    return written, str(drops.drop_path(agency, day, config.drop_root))
 
 
 def _to_store(config: SandboxConfig, agency: Agency, day: date, rows: list[dict]) -> bool:
