@@ -46,14 +46,14 @@ from sandbox.codes import make_uscc  # noqa: E402
 # One county per city; every record's region decides its city site.
 COUNTIES = ("330106", "330203", "330302", "330402", "330521", "330602", "330702", "330802",
             "330902", "331002", "331102")  # fmt: skip
-HTTP = {"timeout": 10, "max_retries": 3, "backoff_seconds": 0.2, "max_backoff_seconds": 5}
+HTTP = {"timeout_seconds": 10, "max_retries": 3, "backoff_seconds": 0.2, "max_backoff_seconds": 5}
 
 
 def all_push_targets(path: Path) -> Path:
     """The Zhejiang targets file with every site a push target (batch size, concurrency kept)."""
     declared = yaml.safe_load((MAPPINGS_DIR / "targets" / "zhejiang.yaml").read_text("utf-8"))
     for entry in declared["targets"]:
-        entry.update(delivery="push", connection_id=f"hub_target_{entry['id']}")
+        entry.update(delivery="push", connection=f"hub_target_{entry['id']}")
     path.write_text(yaml.safe_dump(declared, allow_unicode=True), encoding="utf-8")
     return path
 

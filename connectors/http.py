@@ -63,12 +63,7 @@ class HttpReader:
             SourceError: the API is unreachable, refuses the credentials, keeps failing, or
                 answers something other than the expected JSON.
         """
-        session = build_session(
-            max_retries=self.spec.max_retries,
-            backoff_seconds=self.spec.backoff_seconds,
-            max_backoff_seconds=self.spec.max_backoff_seconds,
-            log_fields={"source": self.source_id},
-        )
+        session = build_session(self.spec.http_policy, log_fields={"source": self.source_id})
         client = _Client(
             session=session,
             base_url=self._connection.base_url(),

@@ -1,7 +1,12 @@
 """The project's one HTTP policy: retries with capped, jittered backoff, and a rate limiter.
 
-Source readers and delivery targets build their sessions with ``build_session`` and send with
-``send_request``, so that every HTTP call of the hub retries the same way and gives up with the
+Every peer the hub calls over HTTP (agency APIs, Credit China and GSXT, the push targets, the
+alert webhook, a site's pull client) is called under an ``HttpPolicy``: its timeout, retries,
+backoff and rate. Sources and repair systems declare theirs in their YAML files, push targets in
+their connection's extras; each kind of peer has its defaults here (``SOURCE_POLICY``,
+``PUSH_POLICY``, ``PULL_POLICY``, ``ALERT_POLICY``). Callers build their sessions with
+``build_session`` and send with ``send_request``, so that every HTTP call of the hub retries the
+same way and gives up with the
 same kind of message: ``gave up after 6 attempts: 503 Service Unavailable from <url>``. Each retry
 is logged as a warning naming the request and whose it is (``log_fields``, e.g. the source):
 ``retrying GET http://.../penalties?page=3 after 503 Service Unavailable (retry 1 of 5)
@@ -17,6 +22,7 @@ from collections.abc import Mapping
 from typing import Any, Self
 
 import requests
+from pydantic import BaseModel, ConfigDict, Field
 from requests.adapters import HTTPAdapter
 from urllib3.connectionpool import ConnectionPool
 from urllib3.exceptions import (
@@ -33,6 +39,42 @@ log = logging.getLogger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE"})
+
+
+class HttpPolicy(BaseModel):
+    """How a peer is called over HTTP; the same fields wherever a policy is declared.
+
+    Attributes:
+        timeout_seconds: per request, to connect and to read.
+        max_retries: retries of a request after a connection error, a timeout, a 429 or a
+            500/502/503/504 answer (``0``: one attempt).
+        backoff_seconds: the base of the exponential backoff, and the jitter's range.
+        max_backoff_seconds: the longest single wait, ``Retry-After`` included.
+        rate_limit_per_second: requests a second at most (``None``: no limit).
+    """
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    timeout_seconds: float = Field(default=30.0, gt=0)
+    max_retries: int = Field(default=5, ge=0)
+    backoff_seconds: float = Field(default=0.5, ge=0)
+    max_backoff_seconds: float = Field(default=30.0, ge=0)
+    rate_limit_per_second: float | None = Field(default=None, gt=0)
+
+    def with_extras(self, extra: Mapping[str, Any]) -> HttpPolicy:
+        """This policy with any of its fields that a connection's ``extra`` gives overridden."""
+        given = {name: extra[name] for name in type(self).model_fields if name in extra}
+        return self.model_validate({**self.model_dump(), **given})
+
+
+SOURCE_POLICY = HttpPolicy()
+"""Agency APIs and the repair systems: a run may wait out a peer's bad minute."""
+PUSH_POLICY = HttpPolicy(timeout_seconds=10, max_retries=3, max_backoff_seconds=10)
+"""Push targets: the outbox retries a message across runs, so one request gives up sooner."""
+PULL_POLICY = HttpPolicy(timeout_seconds=60, max_retries=3, max_backoff_seconds=10)
+"""A site's pull client: a delta file may take a while to download."""
+ALERT_POLICY = HttpPolicy(timeout_seconds=10, max_retries=2, max_backoff_seconds=5)
+"""Alert webhooks: a failing webhook must not hold up the callback that posts to it."""
 
 
 class GaveUpError(Exception):
@@ -99,32 +141,27 @@ class _CappedRetry(Retry):
 
 
 def build_session(
-    *,
-    max_retries: int = 5,
-    backoff_seconds: float = 0.5,
-    max_backoff_seconds: float = 30.0,
-    log_fields: Mapping[str, Any] | None = None,
+    policy: HttpPolicy, log_fields: Mapping[str, Any] | None = None
 ) -> requests.Session:
     """A session that retries connect errors, read timeouts and 429/500/502/503/504 answers.
 
     The wait before retry ``n`` is about ``backoff_seconds * 2**(n-1)`` plus up to
     ``backoff_seconds`` of jitter, never more than ``max_backoff_seconds``; a ``Retry-After``
-    header is honoured up to the same cap. Close the session when done.
+    header is honoured up to the same cap. Close the session when done. (The policy's timeout is
+    given to ``send_request``, its rate to a ``RateLimiter``.)
 
     Args:
-        max_retries: retries after the first attempt (``0``: a single attempt).
-        backoff_seconds: the base of the exponential backoff, and the jitter's range.
-        max_backoff_seconds: the longest single wait, ``Retry-After`` included.
+        policy: the retries and backoff.
         log_fields: what the retry warnings name (``{"source": ...}``, ``{"target": ...}``),
             as text in the message and as ``extra`` fields of the record.
     """
     retry = _CappedRetry(
-        total=max_retries,
+        total=policy.max_retries,
         status_forcelist=RETRY_STATUSES,
         allowed_methods=RETRY_METHODS,
-        backoff_factor=backoff_seconds,
-        backoff_jitter=backoff_seconds,
-        backoff_max=max_backoff_seconds,
+        backoff_factor=policy.backoff_seconds,
+        backoff_jitter=policy.backoff_seconds,
+        backoff_max=policy.max_backoff_seconds,
         respect_retry_after_header=True,
         # Hand back the last answer instead of raising, so send_request can name its status.
         raise_on_status=False,

@@ -11,6 +11,8 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from connectors.http_session import HttpPolicy
+
 
 class _Spec(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -87,7 +89,7 @@ class TokenEndpointAuth(_Spec):
 Auth = Annotated[BearerAuth | TokenEndpointAuth, Field(discriminator="type")]
 
 
-class HttpConnector(_Spec):
+class HttpConnector(_Spec, HttpPolicy):
     """An agency's JSON API.
 
     The base URL and the secret come from the Airflow Connection ``connection`` (host/schema/port,
@@ -102,11 +104,11 @@ class HttpConnector(_Spec):
     pagination: Pagination = Field(default_factory=PageNumberPagination)
     incremental: HttpIncremental | None = None
     params: dict[str, str] = Field(default_factory=dict)
-    timeout_seconds: float = 30.0
-    max_retries: int = 5
-    backoff_seconds: float = 0.5
-    max_backoff_seconds: float = 30.0
-    rate_limit_per_second: float | None = None
+
+    @property
+    def http_policy(self) -> HttpPolicy:
+        """The source's retries, backoff, timeout and rate (the fields of ``HttpPolicy``)."""
+        return HttpPolicy.model_validate(self.model_dump(include=set(HttpPolicy.model_fields)))
 
 
 class SqlConnector(_Spec):

@@ -9,8 +9,9 @@ transport-level resend of the same batch carries the same key). Each message car
 
 Requests go through the project's one HTTP policy (``connectors.http_session``): connect errors,
 timeouts and 429/5xx answers are retried with jittered exponential backoff, honouring
-``Retry-After``. The connection's extras tune it per target: ``timeout`` (seconds, default 10),
-``max_retries`` (3), ``backoff_seconds`` (0.5), ``max_backoff_seconds`` (10).
+``Retry-After``. The connection's extras tune it per target with the fields of ``HttpPolicy``
+(``timeout_seconds``, ``max_retries``, ``backoff_seconds``, ``max_backoff_seconds``); the
+defaults are ``PUSH_POLICY``'s.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ from typing import Any
 import requests
 
 from connectors.connections import Connection
-from connectors.http_session import build_session, send_request
+from connectors.http_session import PUSH_POLICY, build_session, send_request
 
 _EXCERPT = 300
 
@@ -71,14 +72,10 @@ class PushClient:
         extra = connection.extra
         self.target_id = target_id
         self.url = connection.base_url() + path
-        self.timeout = float(extra.get("timeout", 10))
+        policy = PUSH_POLICY.with_extras(extra)
+        self.timeout = policy.timeout_seconds
         self._token = connection.password
-        self._session = build_session(
-            max_retries=int(extra.get("max_retries", 3)),
-            backoff_seconds=float(extra.get("backoff_seconds", 0.5)),
-            max_backoff_seconds=float(extra.get("max_backoff_seconds", 10)),
-            log_fields={"target": target_id},
-        )
+        self._session = build_session(policy, log_fields={"target": target_id})
         # requests reads proxies and the CA bundle from the environment on every request (a
         # scan of every variable, milliseconds each); the client always posts to one URL, so
         # read them once.

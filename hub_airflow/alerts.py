@@ -14,7 +14,8 @@ import logging
 from datetime import datetime
 from typing import Any
 
-from connectors.connections import ConnectionResolver
+from connectors.connections import ConnectionResolver, MissingConnectionError
+from connectors.http_session import ALERT_POLICY, GaveUpError, build_session, send_request
 
 ALERT_CONNECTION_ID = "hub_alerts"
 log = logging.getLogger(__name__)
@@ -66,22 +67,25 @@ def reconcile_deadline_missed(
 
 
 def _post(alert: dict[str, Any], resolve: ConnectionResolver | None) -> str:
-    from connectors.connections import MissingConnectionError
     from hub_airflow.connections import airflow_connection
 
     try:
         connection = (resolve or airflow_connection)(ALERT_CONNECTION_ID)
     except MissingConnectionError:
         return f"not sent: no connection {ALERT_CONNECTION_ID}"
-    import requests
-
     headers = {"Authorization": f"Bearer {connection.password}"} if connection.password else {}
     url = connection.base_url()
+    policy = ALERT_POLICY.with_extras(connection.extra)
+    session = build_session(policy, log_fields={"alert": alert["alert"]})
     try:
-        response = requests.post(url, json=alert, headers=headers, timeout=10)
-    except requests.RequestException as exc:
+        response = send_request(
+            session, "POST", url, json=alert, headers=headers, timeout=policy.timeout_seconds
+        )
+    except GaveUpError as exc:
         log.error("deadline alert not delivered to %s: %s", url, exc)
         return f"failed: {exc}"
+    finally:
+        session.close()
     if response.status_code >= 400:
         log.error("deadline alert refused by %s: %s", url, response.status_code)
     return str(response.status_code)

@@ -45,7 +45,6 @@ class ApiChannel:
     """Delivery through the agency's JSON API (served by ``sandbox.server``).
 
     Attributes:
-        connection: the Airflow connection naming the API.
         prefix: the URL prefix of this agency on the sandbox server (its base URL's path).
         path: the records endpoint below the prefix.
         pagination: ``page_number``, ``offset`` or ``cursor``.
@@ -56,7 +55,6 @@ class ApiChannel:
         faults: how the API misbehaves by default.
     """
 
-    connection: str
     prefix: str
     path: str
     pagination: Literal["page_number", "offset", "cursor"]
@@ -83,7 +81,6 @@ class TableChannel:
         cursor_kind: ``timestamp`` or ``sequence``.
     """
 
-    connection: str
     table: str
     id_column: str
     cursor_column: str
@@ -107,7 +104,6 @@ class FileChannel:
         row_number_column: a running row number column the agency adds, if any.
     """
 
-    connection: str
     folder: str
     stem: str
     format: Literal["csv", "xlsx", "jsonl"]
@@ -221,7 +217,6 @@ _CATALOGUE = (
         theme="market",
         doc_prefix="浙市监罚",
         channel=ApiChannel(
-            connection="sandbox_scjg_api",
             prefix="scjg",
             path="/v1/penalties",
             pagination="page_number",
@@ -253,7 +248,6 @@ _CATALOGUE = (
         theme="tax",
         doc_prefix="浙税稽处",
         channel=ApiChannel(
-            connection="sandbox_tax_api",
             prefix="tax",
             path="/api/blacklist",
             pagination="cursor",
@@ -286,7 +280,6 @@ _CATALOGUE = (
         theme="health",
         doc_prefix="浙卫罚",
         channel=ApiChannel(
-            connection="sandbox_wjw_api",
             prefix="wjw",
             path="/sgs/xzcf",
             pagination="offset",
@@ -320,7 +313,6 @@ _CATALOGUE = (
         theme="emergency",
         doc_prefix="浙应急罚",
         channel=TableChannel(
-            connection="sandbox_exchange_db",
             table="yj_xzcf",
             id_column="id",
             cursor_column="update_time",
@@ -356,7 +348,6 @@ _CATALOGUE = (
         theme="abnormal",
         doc_prefix="浙市监异列",
         channel=TableChannel(
-            connection="sandbox_exchange_db",
             table="gsxt_abnormal_list",
             id_column="id",
             cursor_column="seq",
@@ -383,7 +374,6 @@ _CATALOGUE = (
         theme="ecology",
         doc_prefix="浙环罚",
         channel=FileChannel(
-            connection="sandbox_file_drop",
             folder="sthjt",
             stem="sthjt_xzcf",
             format="csv",
@@ -416,9 +406,7 @@ _CATALOGUE = (
         kind=RecordKind.SERIOUS,
         theme="wages",
         doc_prefix="浙人社欠薪",
-        channel=FileChannel(
-            connection="sandbox_file_drop", folder="rst", stem="rst_qxmd", format="xlsx"
-        ),
+        channel=FileChannel(folder="rst", stem="rst_qxmd", format="xlsx"),
         columns=_columns(
             """
             document_no=列入决定书文号 subject_name=失信主体名称
@@ -441,9 +429,7 @@ _CATALOGUE = (
         kind=RecordKind.PENALTY,
         theme="transport",
         doc_prefix="浙交执罚",
-        channel=FileChannel(
-            connection="sandbox_file_drop", folder="jtt", stem="jtt_xzcf", format="jsonl"
-        ),
+        channel=FileChannel(folder="jtt", stem="jtt_xzcf", format="jsonl"),
         columns=_columns(
             """
             document_no=decision_no subject_name=party_name subject_category=party_type

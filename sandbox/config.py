@@ -13,6 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from connectors.connections import env_var_name
+from hub.collect.sources import get_source
 from hub.core.settings import settings
 from sandbox.agencies import AGENCIES, ApiChannel, TableChannel
 
@@ -114,6 +115,9 @@ def connection_env(
 ) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` variables (JSON form) of every connection the sandbox sources name.
 
+    Each agency's channel is served under the connection its source file names (the hub's
+    registry, ``HUB_SOURCES_DIR``): the sandbox maps its own channels onto the production ids.
+
     Args:
         sandbox_dir: the sandbox directory (its drop root is ``<sandbox_dir>/drop``).
         api_base_url: where the sandbox API server listens, e.g. ``http://127.0.0.1:8765``.
@@ -135,5 +139,5 @@ def connection_env(
             conn = {"conn_type": "generic", "extra": {"sqlalchemy_url": exchange_url}}
         else:  # a FileChannel
             conn = {"conn_type": "fs", "extra": {"path": str(config.drop_root)}}
-        connections[channel.connection] = conn
+        connections[get_source(agency.source_id).connector.connection] = conn
     return {env_var_name(conn_id): json.dumps(conn) for conn_id, conn in connections.items()}

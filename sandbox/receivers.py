@@ -307,12 +307,12 @@ class ReceiversHandle:
         """The ``AIRFLOW_CONN_*`` variables (JSON form) pointing each push target here.
 
         Args:
-            **extra: connection extras for the push client (``timeout``, ``max_retries``,
+            **extra: connection extras for the push client (``timeout_seconds``, ``max_retries``,
                 ``backoff_seconds``...).
         """
         env = {}
         for target_id, receiver in self.receivers.items():
-            conn_id = receiver.target.connection_id
+            conn_id = receiver.target.connection
             assert conn_id is not None  # push targets always name one
             conn = {
                 "conn_type": "http",

@@ -34,6 +34,7 @@ from fastapi.responses import HTMLResponse, JSONResponse, Response
 from starlette.concurrency import run_in_threadpool
 
 from connectors.connections import env_var_name
+from connectors.repair_systems import repair_system
 from sandbox import loopback
 from sandbox.agencies import Faults
 from sandbox.config import SandboxConfig, api_token
@@ -81,6 +82,9 @@ _HTML_PAGE = "<html><head><title>系统维护</title></head><body>系统升级�
 def repair_connection_env(base_url: str, seed: int) -> dict[str, str]:
     """The ``AIRFLOW_CONN_*`` variables (JSON form) of both systems on a server at ``base_url``.
 
+    Each is the connection the hub's declaration of the system names
+    (``mappings/repair_systems/``), pointed at this sandbox's twin of it.
+
     Args:
         base_url: where the repair-systems server listens, e.g. ``http://127.0.0.1:8766``.
         seed: the sandbox seed the systems' tokens derive from.
@@ -93,7 +97,7 @@ def repair_connection_env(base_url: str, seed: int) -> dict[str, str]:
             "password": api_token(seed, system),
             "extra": {"base_url": f"{base_url.rstrip('/')}/{vocab.prefix}"},
         }
-        env[env_var_name(vocab.connection_id)] = json.dumps(conn)
+        env[env_var_name(repair_system(system).connection)] = json.dumps(conn)
     return env
 
 

@@ -30,7 +30,6 @@ class Vocabulary:
         system: ``credit_china`` or ``gsxt``.
         name: the system's Chinese name.
         prefix: the URL prefix of the system on the sandbox server (its base URL's path).
-        connection_id: the Airflow Connection the hub reaches it by.
         feed_path: the repair-result feed, below the prefix.
         push_path: where other parties push repair results, below the prefix.
         push_items_key: the key of the items list in a push body.
@@ -51,7 +50,6 @@ class Vocabulary:
     system: str
     name: str
     prefix: str
-    connection_id: str
     feed_path: str
     push_path: str
     push_items_key: str
@@ -88,7 +86,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         system=CREDIT_CHINA,
         name="信用中国",
         prefix="creditchina",
-        connection_id="credit_china_repair",
         feed_path="/api/xyxf/v1/xfjg",
         push_path="/api/xyxf/v1/tbjg",
         push_items_key="list",
@@ -133,7 +130,6 @@ VOCABULARIES: dict[str, Vocabulary] = {
         system=GSXT,
         name="国家企业信用信息公示系统",
         prefix="gsxt",
-        connection_id="gsxt_repair",
         feed_path="/openapi/repair/results",
         push_path="/openapi/repair/sync",
         push_items_key="items",

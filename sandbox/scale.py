@@ -144,7 +144,7 @@ def _channel(
     channel: ApiChannel | TableChannel | FileChannel, short: str
 ) -> ApiChannel | TableChannel | FileChannel:
     if isinstance(channel, ApiChannel):
-        return replace(channel, connection=f"sandbox_{short}_api", prefix=short.replace("_", "-"))
+        return replace(channel, prefix=short.replace("_", "-"))
     if isinstance(channel, TableChannel):
         return replace(channel, table=short)
     return replace(channel, folder=short)
@@ -186,11 +186,15 @@ def source_file(agency: Agency, http_options: dict | None = None) -> dict:
         data["pool"] = {"name": f"agency_{source.short}", "slots": 1}
     channel, connector = agency.channel, data["connector"]
     if isinstance(channel, ApiChannel):
-        connector |= {"connection": channel.connection, **(http_options or {})}
+        connector |= {"connection": f"zj_{source.short}_api", **(http_options or {})}
     elif isinstance(channel, TableChannel):
-        connector["table"] = channel.table
+        connector |= {"connection": f"zj_{source.short}_exchange_db", "table": channel.table}
     else:
-        connector |= {"folder": channel.folder, "pattern": f"{channel.stem}_*.{channel.format}"}
+        connector |= {
+            "connection": f"zj_{source.short}_file_drop",
+            "folder": channel.folder,
+            "pattern": f"{channel.stem}_*.{channel.format}",
+        }
     fields = data["mapping"]["fields"]
     for name in DEPARTMENT_COLUMNS:
         if name in agency.columns:

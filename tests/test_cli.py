@@ -68,7 +68,7 @@ def test_a_failed_source_makes_collect_exit_non_zero_and_shows_why(
 ) -> None:
     runner = CliRunner()
     assert runner.invoke(app, ["init-db"]).exit_code == 0
-    monkeypatch.delenv("AIRFLOW_CONN_SANDBOX_FILE_DROP")
+    monkeypatch.delenv("AIRFLOW_CONN_ZJ_RST_FILE_DROP")
     result = runner.invoke(
         app,
         [
@@ -82,7 +82,7 @@ def test_a_failed_source_makes_collect_exit_non_zero_and_shows_why(
         ],
     )
     assert result.exit_code == 1
-    assert "AIRFLOW_CONN_SANDBOX_FILE_DROP" in result.output
+    assert "AIRFLOW_CONN_ZJ_RST_FILE_DROP" in result.output
     assert "failed" in result.output and "succeeded" in result.output
 
 

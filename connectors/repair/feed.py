@@ -101,17 +101,13 @@ def _connector(system: RepairSystem) -> HttpConnector:
     """The feed as an HTTP source: the reader's pagination, retries and errors."""
     feed = system.feed
     return HttpConnector(
-        connection=system.connection_id,
+        connection=system.connection,
         path=feed.path,
         records_path=feed.records_path,
         auth=BearerAuth(),
         pagination=feed.pagination,
         incremental=HttpIncremental(since_param=feed.since_param, cursor_field=feed.cursor_field),
-        timeout_seconds=system.timeout_seconds,
-        max_retries=system.max_retries,
-        backoff_seconds=system.backoff_seconds,
-        max_backoff_seconds=system.max_backoff_seconds,
-        rate_limit_per_second=system.rate_limit_per_second,
+        **system.http_policy.model_dump(),
     )
 
 

@@ -75,11 +75,7 @@ def push_repairs(system: RepairSystem, facts: pd.DataFrame, connection: Connecti
     items = [(row["external_id"], _item(system, row)) for row in facts.to_dict("records")]
     push = system.push
     url = f"{connection.base_url()}/{push.path.lstrip('/')}"
-    session = build_session(
-        max_retries=system.max_retries,
-        backoff_seconds=system.backoff_seconds,
-        max_backoff_seconds=system.max_backoff_seconds,
-    )
+    session = build_session(system.http_policy, log_fields={"system": system.id})
     limiter = RateLimiter(system.rate_limit_per_second)
     accepted, duplicates, rejected = 0, 0, []
     try:

@@ -2,7 +2,7 @@
 
 The file says where the system's feed is and how it pages, what its fields are called, what its
 codes mean, how it writes times, and how a push to it is written and answered. The base URL and
-the bearer token are the Airflow Connection ``connection_id``: never in the file.
+the bearer token are the Airflow Connection ``connection``: never in the file.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from connectors.http_session import HttpPolicy
 from connectors.specs import CursorPagination, PageNumberPagination
 from hub.core.settings import MAPPINGS_DIR
 
@@ -157,36 +158,33 @@ class Codes(_Spec):
         return self
 
 
-class RepairSystem(_Spec):
+class RepairSystem(_Spec, HttpPolicy):
     """One repair system (Credit China or GSXT) as the hub reaches it.
 
     Attributes:
         id: ``credit_china`` or ``gsxt`` (the ``system`` of its facts).
         name: its Chinese name, for messages and reports.
-        connection_id: the Airflow Connection with its base URL and bearer token (password).
+        connection: the Airflow Connection with its base URL and bearer token (password).
         time_format: how it writes decision times (``strptime``); read as Asia/Shanghai time.
         codes: its kind and decision codes.
         feed: its repair-result feed.
         push: its push API.
-        timeout_seconds: per request.
-        max_retries: retries of a request after a connection error, timeout, 429 or 5xx.
-        backoff_seconds: base of the exponential backoff (and the jitter's range).
-        max_backoff_seconds: the longest single wait, ``Retry-After`` included.
-        rate_limit_per_second: requests a second at most (``None``: no limit).
+
+    And the fields of ``HttpPolicy`` (timeout, retries, backoff, rate), with its defaults.
     """
 
     id: Literal["credit_china", "gsxt"]
     name: str
-    connection_id: str
+    connection: str
     time_format: str
     codes: Codes
     feed: FeedSpec
     push: PushSpec
-    timeout_seconds: float = 30.0
-    max_retries: int = Field(default=5, ge=0)
-    backoff_seconds: float = 0.5
-    max_backoff_seconds: float = 30.0
-    rate_limit_per_second: float | None = None
+
+    @property
+    def http_policy(self) -> HttpPolicy:
+        """The system's retries, backoff, timeout and rate (the fields of ``HttpPolicy``)."""
+        return HttpPolicy.model_validate(self.model_dump(include=set(HttpPolicy.model_fields)))
 
     def code_of(self, table: Literal["kind", "decision"], value: str) -> str:
         """The system's code for a fact value (``kind`` or ``decision``)."""

@@ -30,7 +30,7 @@ class Target(BaseModel):
         regions: division-code prefixes whose records it takes (``"3301"`` Hangzhou, ``"33"``
             the whole province).
         delivery: ``push`` (we send each change) or ``pull`` (it fetches delta files).
-        connection_id: for pushes, the Airflow Connection giving the base URL and bearer token.
+        connection: for pushes, the Airflow Connection giving the base URL and bearer token.
         path: for pushes, the endpoint the changes are posted to.
         batch_size: for pushes, changes per request.
         concurrency: for pushes, requests in flight at once to this target.
@@ -44,7 +44,7 @@ class Target(BaseModel):
     kind: Literal["city_site", "government_service"]
     regions: tuple[str, ...] = Field(min_length=1)
     delivery: Literal["push", "pull"]
-    connection_id: str | None = None
+    connection: str | None = None
     path: str = "/removals"
     batch_size: int = Field(default=100, ge=1)
     concurrency: int = Field(default=2, ge=1)
@@ -52,8 +52,8 @@ class Target(BaseModel):
 
     @model_validator(mode="after")
     def _push_needs_connection(self) -> Target:
-        if self.delivery == "push" and not self.connection_id:
-            raise ValueError(f"target {self.id}: a push target needs a connection_id")
+        if self.delivery == "push" and not self.connection:
+            raise ValueError(f"target {self.id}: a push target needs a connection")
         return self
 
     def covers(self, region_code: str | None) -> bool:

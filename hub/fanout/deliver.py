@@ -262,8 +262,8 @@ def deliver(
     for target in targets:
         report = run.targets[target.id] = TargetDelivery(target.id)
         try:
-            assert target.connection_id is not None  # push targets always name one
-            connection = resolve(target.connection_id)
+            assert target.connection is not None  # push targets always name one
+            connection = resolve(target.connection)
         except MissingConnectionError as exc:
             report.stopped = f"{target.id}: {exc}"
             log.warning("no connection for target", target=target.id, reason=str(exc))

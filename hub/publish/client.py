@@ -19,7 +19,7 @@ from typing import Any
 
 import requests
 
-from connectors.http_session import build_session, send_request
+from connectors.http_session import PULL_POLICY, build_session, send_request
 from hub.core.logs import get_logger
 
 PAGE = 100
@@ -56,14 +56,16 @@ class _Api:
     def __init__(self, base_url: str, token: str, site: str) -> None:
         self.base_url = base_url.rstrip("/")
         self.site = site
-        self.session = build_session(
-            max_retries=3, backoff_seconds=0.5, max_backoff_seconds=10, log_fields={"site": site}
-        )
+        self.session = build_session(PULL_POLICY, log_fields={"site": site})
         self.session.headers["Authorization"] = f"Bearer {token}"
 
     def get(self, path: str, what: str, **params: Any) -> requests.Response:
         response = send_request(
-            self.session, "GET", f"{self.base_url}{path}", params=params, timeout=60
+            self.session,
+            "GET",
+            f"{self.base_url}{path}",
+            params=params,
+            timeout=PULL_POLICY.timeout_seconds,
         )
         if response.status_code != 200:
             try:

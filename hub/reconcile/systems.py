@@ -37,7 +37,7 @@ class RepairSystems:
         from connectors.repair_systems import repair_system
 
         spec = repair_system(system)
-        return spec, self._resolve(spec.connection_id)
+        return spec, self._resolve(spec.connection)
 
     def fetch(self, system: str, since: str | None) -> Iterator[FactPage]:
         """The facts ``system`` decided after cursor ``since``, page by page."""

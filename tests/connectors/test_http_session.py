@@ -6,7 +6,13 @@ import time
 
 import pytest
 
-from connectors.http_session import GaveUpError, RateLimiter, build_session, send_request
+from connectors.http_session import (
+    GaveUpError,
+    HttpPolicy,
+    RateLimiter,
+    build_session,
+    send_request,
+)
 from tests.connectors.conftest import Answer, FakeApi, Seen
 
 
@@ -14,7 +20,9 @@ def test_post_is_retried_and_gives_up_with_the_attempts_and_status(fake_api: Fak
     fake_api.route("/deliver")(lambda seen: Answer(502, "bad gateway"))
 
     with (
-        build_session(max_retries=3, backoff_seconds=0.01, max_backoff_seconds=0.02) as session,
+        build_session(
+            HttpPolicy(max_retries=3, backoff_seconds=0.01, max_backoff_seconds=0.02)
+        ) as session,
         pytest.raises(GaveUpError) as raised,
     ):
         send_request(session, "POST", f"{fake_api.url}/deliver", json={"a": 1}, timeout=2)
@@ -36,7 +44,9 @@ def test_unparsable_retry_after_falls_back_to_the_backoff(fake_api: FakeApi) -> 
             return Answer(503, "busy", headers={"Retry-After": "soon"})
         return Answer(body={"ok": True})
 
-    with build_session(max_retries=2, backoff_seconds=0.01, max_backoff_seconds=0.02) as session:
+    with build_session(
+        HttpPolicy(max_retries=2, backoff_seconds=0.01, max_backoff_seconds=0.02)
+    ) as session:
         response = send_request(session, "GET", f"{fake_api.url}/x", timeout=2)
         body = response.json()
 
@@ -47,7 +57,7 @@ def test_unparsable_retry_after_falls_back_to_the_backoff(fake_api: FakeApi) -> 
 def test_other_statuses_are_returned_not_retried(fake_api: FakeApi) -> None:
     fake_api.route("/x")(lambda seen: Answer(404, {"error": "no"}))
 
-    with build_session(max_retries=3, backoff_seconds=0.01) as session:
+    with build_session(HttpPolicy(max_retries=3, backoff_seconds=0.01)) as session:
         status = send_request(session, "GET", f"{fake_api.url}/x", timeout=2).status_code
 
     assert status == 404

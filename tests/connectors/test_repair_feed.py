@@ -85,7 +85,7 @@ def quick(system_id: str, page_size: int = 3, **changes: object) -> RepairSystem
 
 
 def fetch(system: RepairSystem, since: str | None = None) -> list[FactPage]:
-    return list(fetch_repairs(system, since, from_environment(system.connection_id)))
+    return list(fetch_repairs(system, since, from_environment(system.connection)))
 
 
 def facts_of(pages: list[FactPage]) -> pd.DataFrame:

@@ -70,13 +70,13 @@ def quick(system_id: str, **changes: object) -> RepairSystem:
 def read(system_id: str, since: str | None = None) -> tuple[pd.DataFrame, str]:
     """Every fact of the system's feed after ``since``, and the cursor after them."""
     system = quick(system_id)
-    pages = list(fetch_repairs(system, since, from_environment(system.connection_id)))
+    pages = list(fetch_repairs(system, since, from_environment(system.connection)))
     return pd.concat([p.facts for p in pages], ignore_index=True), pages[-1].cursor
 
 
 def push(system_id: str, facts: pd.DataFrame, **changes: object) -> PushResult:
     system = quick(system_id, **changes)
-    return push_repairs(system, facts, from_environment(system.connection_id))
+    return push_repairs(system, facts, from_environment(system.connection))
 
 
 def records(config: SandboxConfig, kind: str, person: bool = False) -> list[RecordRef]:

@@ -14,8 +14,8 @@ from connectors.specs import CursorPagination, PageNumberPagination
 
 def test_both_systems_are_declared_with_their_own_vocabulary() -> None:
     cc, gsxt = repair_system("credit_china"), repair_system("gsxt")
-    assert (cc.id, cc.name, cc.connection_id) == ("credit_china", "信用中国", "credit_china_repair")
-    assert (gsxt.id, gsxt.connection_id) == ("gsxt", "gsxt_repair")
+    assert (cc.id, cc.name, cc.connection) == ("credit_china", "信用中国", "credit_china_repair")
+    assert (gsxt.id, gsxt.connection) == ("gsxt", "gsxt_repair")
     assert isinstance(cc.feed.pagination, PageNumberPagination)
     assert isinstance(gsxt.feed.pagination, CursorPagination)
     assert (cc.feed.fields["document_no"], gsxt.feed.fields["document_no"]) == (

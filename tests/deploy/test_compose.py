@@ -97,8 +97,8 @@ def rendered(env_file: dict[str, str], tmp_path: Path, *profile: str) -> dict[st
 def named_connections() -> set[str]:
     """Every connection the hub needs: enabled sources', push targets', repair systems'."""
     names = {source.connector.connection for source in enabled_sources()}
-    names |= {target.connection_id for target in push_targets() if target.connection_id}
-    names |= {repair_system(system).connection_id for system in ("credit_china", "gsxt")}
+    names |= {target.connection for target in push_targets() if target.connection}
+    names |= {repair_system(system).connection for system in ("credit_china", "gsxt")}
     return {f"AIRFLOW_CONN_{name.upper()}" for name in names}
 
 

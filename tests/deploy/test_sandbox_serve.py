@@ -25,6 +25,8 @@ import pytest
 import requests
 
 from connectors.connections import Connection, env_var_name, from_environment
+from connectors.repair_systems import repair_system
+from hub.collect.sources import get_source
 from hub.core.targets import push_targets
 from sandbox.agencies import api_agencies
 from sandbox.config import API_LOGIN
@@ -126,14 +128,13 @@ def test_serve_answers_on_fixed_ports_with_the_connections_it_wrote(
     resolved = {conn_id: from_environment(conn_id) for conn_id in written}
 
     # Fixed ports: agencies on the base, both repair systems on the next, receivers after.
-    agencies = {a.channel.connection: a.channel for a in api_agencies()}
+    agencies = {get_source(a.source_id).connector.connection: a.channel for a in api_agencies()}
     for conn_id, channel in agencies.items():
         assert resolved[conn_id].base_url() == f"http://127.0.0.1:{base}/{channel.prefix}"
     for system in SYSTEMS:
-        vocab = vocabulary(system)
-        expected = f"http://127.0.0.1:{base + 1}/{vocab.prefix}"
-        assert resolved[vocab.connection_id].base_url() == expected
-    receiver_urls = {t.connection_id: resolved[t.connection_id].base_url() for t in push_targets()}
+        expected = f"http://127.0.0.1:{base + 1}/{vocabulary(system).prefix}"
+        assert resolved[repair_system(system).connection].base_url() == expected
+    receiver_urls = {t.connection: resolved[t.connection].base_url() for t in push_targets()}
     assert sorted(receiver_urls.values()) == [
         f"http://127.0.0.1:{base + 2 + i}" for i in range(len(push_targets()))
     ]
@@ -153,17 +154,17 @@ def test_serve_answers_on_fixed_ports_with_the_connections_it_wrote(
             assert answer.json()["token_type"] == "bearer"
     for system in SYSTEMS:
         vocab = vocabulary(system)
-        conn = resolved[vocab.connection_id]
+        conn = resolved[repair_system(system).connection]
         assert _get(conn.base_url() + vocab.feed_path, conn.password).status_code == 200
         assert _get(conn.base_url() + vocab.feed_path, "wrong").status_code == 401
     for target in push_targets():
-        conn = resolved[target.connection_id]
+        conn = resolved[target.connection]
         stats = _get(f"{conn.base_url()}/_admin/stats", conn.password)
         assert stats.status_code == 200
         assert stats.json()["requests"] == 0
     # The file-based sources point at the sandbox's folders, which exist.
-    assert Path(resolved["sandbox_file_drop"].extra["path"]).is_dir()
-    exchange_url = resolved["sandbox_exchange_db"].extra["sqlalchemy_url"]
+    assert Path(resolved["zj_jtt_file_drop"].extra["path"]).is_dir()
+    exchange_url = resolved["zj_yjt_exchange_db"].extra["sqlalchemy_url"]
     assert Path(exchange_url.removeprefix("sqlite:///")).is_file()
 
     # Airflow, reading the same file through LocalFilesystemBackend, resolves the same connections.

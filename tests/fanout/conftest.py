@@ -32,7 +32,12 @@ COUNTIES = {
 # The cities whose sites take pushes in mappings/targets/zhejiang.yaml; the others pull.
 PUSH_CITIES = {"3301": "hangzhou", "3302": "ningbo", "3305": "huzhou", "3307": "jinhua"}
 # The HTTP policy of the push client in tests: quick retries, short timeouts.
-FAST_HTTP = {"timeout": 1.0, "max_retries": 3, "backoff_seconds": 0.01, "max_backoff_seconds": 0.05}
+FAST_HTTP = {
+    "timeout_seconds": 1.0,
+    "max_retries": 3,
+    "backoff_seconds": 0.01,
+    "max_backoff_seconds": 0.05,
+}
 
 
 @dataclass(frozen=True)

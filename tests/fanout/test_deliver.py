@@ -167,7 +167,7 @@ def test_answers_lost_to_timeouts_are_resent_and_kept_once(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     write_targets(tmp_path, monkeypatch, batch_size=4)
-    for name, value in receivers.connection_env(**{**FAST_HTTP, "timeout": 0.3}).items():
+    for name, value in receivers.connection_env(**{**FAST_HTTP, "timeout_seconds": 0.3}).items():
         monkeypatch.setenv(name, value)
     subjects = make_subjects(48)
     insert_records(platform_engine, subjects)

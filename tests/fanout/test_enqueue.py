@@ -94,7 +94,7 @@ def test_a_target_whose_regions_overlap_gets_each_change_once(
     path.write_text(
         "targets:\n"
         "  - {id: zj_gov_service, name: 浙里办, kind: government_service,\n"
-        "     regions: ['33', '3301', '330106'], delivery: push, connection_id: hub_target_gov}\n",
+        "     regions: ['33', '3301', '330106'], delivery: push, connection: hub_target_gov}\n",
         encoding="utf-8",
     )
     monkeypatch.setenv("HUB_TARGETS_FILE", str(path))

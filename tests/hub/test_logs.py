@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 
-from connectors.http_session import build_session, send_request
+from connectors.http_session import HttpPolicy, build_session, send_request
 from hub.collect.run import CollectError, collect_source
 from hub.core.logs import configure, get_logger
 from hub.store.db import make_engine, upgrade
@@ -39,7 +39,7 @@ def province(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Sandbo
     init_sandbox(config)
     deliver(config, DAY, [QUARANTINING, FAILING])
     with sandbox_in_environment(config, monkeypatch):
-        monkeypatch.delenv("AIRFLOW_CONN_SANDBOX_FILE_DROP")
+        monkeypatch.delenv("AIRFLOW_CONN_ZJ_RST_FILE_DROP")
         yield config
 
 
@@ -119,7 +119,7 @@ def test_collection_logs_name_source_batch_and_each_quarantined_record(
     [failed] = by_message["source failed"]
     assert (failed.levelname, failed.source, failed.batch) == ("ERROR", FAILING, failed_batch)
     assert failed.reason.startswith(f"source {FAILING}: ")
-    assert "AIRFLOW_CONN_SANDBOX_FILE_DROP" in failed.reason
+    assert "AIRFLOW_CONN_ZJ_RST_FILE_DROP" in failed.reason
     assert not ID_SHAPED.findall(caplog.text), "an unmasked ID number was logged"
 
 
@@ -148,7 +148,7 @@ def test_hub_log_format_json_writes_one_parseable_object_per_line(
     assert finished["read"] == read_truth(province, DAY, QUARANTINING)["rows"]
     [failed] = [line for line in lines if line["message"] == "source failed"]
     assert (failed["level"], failed["source"], failed["batch"]) == ("ERROR", FAILING, failed_batch)
-    assert "AIRFLOW_CONN_SANDBOX_FILE_DROP" in failed["reason"]
+    assert "AIRFLOW_CONN_ZJ_RST_FILE_DROP" in failed["reason"]
 
 
 def test_id_numbers_are_masked_in_the_message_and_the_fields(restored_logging: None) -> None:
@@ -185,7 +185,8 @@ def test_http_retries_name_the_source_and_the_page(caplog: pytest.LogCaptureFixt
     thread.start()
     url = f"http://127.0.0.1:{server.server_port}/penalties"
     session = build_session(
-        max_retries=3, backoff_seconds=0.01, log_fields={"source": "zj_scjg_penalty_api"}
+        HttpPolicy(max_retries=3, backoff_seconds=0.01),
+        log_fields={"source": "zj_scjg_penalty_api"},
     )
     try:
         with caplog.at_level(logging.WARNING, logger="connectors.http_session"):

@@ -25,6 +25,6 @@ def test_a_push_target_without_a_connection_is_refused(tmp_path: Path) -> None:
         "targets:\n  - {id: x, name: X, kind: city_site, regions: ['3301'], delivery: push}\n",
         encoding="utf-8",
     )
-    refusal = r"(?s)targets.yaml: .*target x: a push target needs a connection_id"
+    refusal = r"(?s)targets.yaml: .*target x: a push target needs a connection"
     with pytest.raises(TargetConfigError, match=refusal):
         all_targets(path)

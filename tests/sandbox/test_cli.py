@@ -25,7 +25,7 @@ def test_init_deliver_start_status_stop(tmp_path: Path) -> None:
     result = runner.invoke(app, ["init", "--dir", directory, "--seed", "3", "--port", str(port)])
     assert result.exit_code == 0, result.output
     env = (tmp_path / "sb" / "connections.env").read_text()
-    assert "export AIRFLOW_CONN_SANDBOX_EXCHANGE_DB=" in env
+    assert "export AIRFLOW_CONN_ZJ_YJT_EXCHANGE_DB=" in env
     args = ["deliver", "--dir", directory, "--date", "2026-11-02", "--days", "2"]
     result = runner.invoke(app, [*args, "--source", "zj_scjg_penalty_api"])
     assert result.exit_code == 0, result.output

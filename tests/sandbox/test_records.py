@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import time
 from datetime import date, timedelta
 
 import pytest
@@ -94,10 +93,3 @@ def test_resends_and_corrections_repeat_earlier_days(province: Province) -> None
     documents = [r["document_no"] for r in batch.rows]
     for duplicate in details["duplicates"]:
         assert documents.count(duplicate) == 2
-
-
-def test_hundred_thousand_records_take_seconds(province: Province) -> None:
-    started = time.perf_counter()
-    batch = day_records(province, get_agency("zj_scjg_penalty_api"), DAY, count=100_000)
-    assert batch.truth["records"] == 100_000
-    assert time.perf_counter() - started < 20

@@ -49,7 +49,7 @@ def test_init_decide_and_serve_by_hand(tmp_path: Path) -> None:
     connections = _connections(directory)
     cc = connections["AIRFLOW_CONN_CREDIT_CHINA_REPAIR"]
     assert cc["extra"]["base_url"] == f"http://127.0.0.1:{port}/creditchina"
-    assert "AIRFLOW_CONN_SANDBOX_SCJG_API" in connections
+    assert "AIRFLOW_CONN_ZJ_SCJG_API" in connections
     deliver(SandboxConfig.load(directory), DAY, count=30)
 
     args = ["repairs", "decide", "--dir", str(directory), "--date", "2026-11-03", "--days", "2"]

@@ -32,8 +32,8 @@ def test_every_connection_the_hub_names_points_at_a_running_system(tmp_path: Pat
         }
 
     named = {env_var_name(source.connector.connection) for source in enabled_sources()}
-    named |= {env_var_name(target.connection_id) for target in push_targets()}
-    named |= {env_var_name(repair_system(s).connection_id) for s in ("credit_china", "gsxt")}
+    named |= {env_var_name(target.connection) for target in push_targets()}
+    named |= {env_var_name(repair_system(s).connection) for s in ("credit_china", "gsxt")}
     assert named <= set(env)
     assert all(json.loads(value)["conn_type"] for value in env.values())
     assert {name: r.status_code for name, r in health.items()} == {"agencies": 200, "repairs": 200}
