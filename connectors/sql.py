@@ -6,7 +6,6 @@ import datetime as dt
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from typing import Any
-from zoneinfo import ZoneInfo
 
 import pandas as pd
 import sqlalchemy as sa
@@ -14,9 +13,7 @@ import sqlalchemy as sa
 from connectors.base import RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.specs import SqlConnector
-
-# Exchange databases keep naive local time.
-EXCHANGE_TIMEZONE = ZoneInfo("Asia/Shanghai")
+from hub.core.settings import settings
 
 _DRIVERS = {
     "mysql": "mysql+pymysql",
@@ -160,12 +157,16 @@ class SqlReader:
 
 
 def _as_column_time(moment: dt.datetime, column: sa.Column[Any]) -> dt.datetime:
-    """``moment`` as the column compares it: naive exchange time unless the column has a zone."""
+    """``moment`` as the column compares it: naive exchange time unless the column has a zone.
+
+    An exchange database keeps naive local time: the platform's time zone (``HUB_TIMEZONE``).
+    """
+    local = settings().timezone
     if isinstance(column.type, sa.DateTime) and column.type.timezone:
-        return moment if moment.tzinfo else moment.replace(tzinfo=EXCHANGE_TIMEZONE)
+        return moment if moment.tzinfo else moment.replace(tzinfo=local)
     if moment.tzinfo is None:
         return moment
-    return moment.astimezone(EXCHANGE_TIMEZONE).replace(tzinfo=None)
+    return moment.astimezone(local).replace(tzinfo=None)
 
 
 def _jsonable(value: Any) -> Any:

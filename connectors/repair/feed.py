@@ -24,8 +24,8 @@ from connectors.connections import Connection
 from connectors.http import HttpReader
 from connectors.repair.spec import RepairSystem
 from connectors.specs import BearerAuth, HttpConnector, HttpIncremental
+from hub.core.settings import settings
 
-TIMEZONE = "Asia/Shanghai"
 FACT_COLUMNS = (
     "system",
     "external_id",
@@ -39,7 +39,13 @@ FACT_COLUMNS = (
     "decided_at",
     "payload",
 )
-DECIDED_AT_DTYPE = f"datetime64[ns, {TIMEZONE}]"
+
+
+def decided_at_dtype() -> str:
+    """The dtype of ``decided_at``: the systems write local time, the platform's time zone."""
+    return f"datetime64[ns, {settings().timezone.key}]"
+
+
 _REQUIRED = ("external_id", "kind", "document_no", "subject_name", "decision", "decided_at")
 _TEXT = ("external_id", "document_no", "credit_code", "id_number", "subject_name", "authority_name")
 
@@ -50,7 +56,8 @@ class FactPage:
 
     Attributes:
         facts: exactly ``FACT_COLUMNS``: text columns of ``str`` dtype (missing values are
-            NA), ``decided_at`` as ``datetime64[ns, Asia/Shanghai]``, ``payload`` the item's JSON.
+            NA), ``decided_at`` in the platform's time zone (``decided_at_dtype``), ``payload``
+            the item's JSON.
         cursor: the feed position after this page; pass the last page's as ``since`` next time.
         origin: the URL the page was read from.
     """
@@ -67,7 +74,7 @@ class _UnreadableItemError(Exception):
 def empty_facts() -> pd.DataFrame:
     """A frame of no facts with the columns and dtypes of ``FactPage.facts``."""
     frame = pd.DataFrame({name: pd.Series(dtype="str") for name in FACT_COLUMNS})
-    frame["decided_at"] = pd.Series(dtype=DECIDED_AT_DTYPE)
+    frame["decided_at"] = pd.Series(dtype=decided_at_dtype())
     return frame
 
 
@@ -237,4 +244,4 @@ def _times(system: RepairSystem, items: list[dict[str, Any]], texts: list[str | 
                 f"{_which(system, item)}: {field} {text!r} does not match the time format "
                 f"{system.time_format!r}"
             )
-    return parsed.dt.tz_localize(TIMEZONE).astype(DECIDED_AT_DTYPE)
+    return parsed.dt.tz_localize(settings().timezone.key).astype(decided_at_dtype())

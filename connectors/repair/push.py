@@ -18,8 +18,9 @@ import requests
 from connectors.base import SourceError
 from connectors.connections import Connection
 from connectors.http_session import GaveUpError, RateLimiter, build_session, send_request
-from connectors.repair.feed import FACT_COLUMNS, TIMEZONE
+from connectors.repair.feed import FACT_COLUMNS
 from connectors.repair.spec import RepairSystem
+from hub.core.settings import settings
 
 log = logging.getLogger(__name__)
 
@@ -131,9 +132,9 @@ def _item(system: RepairSystem, fact: dict[str, Any]) -> dict[str, Any]:
     id_number = _value(fact["id_number"])
     decided_at = pd.Timestamp(fact["decided_at"])
     decided_at = (
-        decided_at.tz_localize(TIMEZONE)
+        decided_at.tz_localize(settings().timezone.key)
         if decided_at.tzinfo is None
-        else decided_at.tz_convert(TIMEZONE)
+        else decided_at.tz_convert(settings().timezone.key)
     )
     values = {
         "idempotency_key": idempotency_key(fact["system"], fact["external_id"]),

@@ -165,7 +165,7 @@ class RepairSystem(_Spec, HttpPolicy):
         id: ``credit_china`` or ``gsxt`` (the ``system`` of its facts).
         name: its Chinese name, for messages and reports.
         connection: the Airflow Connection with its base URL and bearer token (password).
-        time_format: how it writes decision times (``strptime``); read as Asia/Shanghai time.
+        time_format: how it writes decision times (``strptime``), local time of the platform's zone.
         codes: its kind and decision codes.
         feed: its repair-result feed.
         push: its push API.

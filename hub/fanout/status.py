@@ -156,7 +156,7 @@ def outbox_table(figures: list[OutboxFigures]) -> Table:
         "pending",
         "waiting retry",
         "dead letters",
-        "oldest pending (Asia/Shanghai)",
+        f"oldest pending ({settings().timezone.key})",
         "last error",
     ):
         table.add_column(header)

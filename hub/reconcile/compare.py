@@ -19,11 +19,12 @@ each push is an ``INSERT ... SELECT`` from it; no record passes through Python.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime, time
 
 import sqlalchemy as sa
 
 from hub.core.model import RecordKind, RecordStatus
+from hub.core.settings import settings
 from hub.reconcile.changes import analyze, change_staging, masked_id_sql
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.reconcile_schema import (
@@ -354,12 +355,15 @@ def _value(value: sa.ColumnElement | str) -> sa.ColumnElement:
     return sa.literal(value) if isinstance(value, str) else value
 
 
-def _local_date(connection: sa.Connection, stamp: sa.ColumnElement) -> sa.ColumnElement:
-    """The day in Shanghai of an instant."""
+def _local_date(connection: sa.Connection, stamp: sa.ColumnElement, day: date) -> sa.ColumnElement:
+    """The platform's day (``HUB_TIMEZONE``) of an instant, as SQL."""
+    zone = settings().timezone
     if connection.dialect.name == "postgresql":
-        return sa.cast(sa.func.timezone("Asia/Shanghai", stamp), sa.Date)
-    # SQLite keeps the wall time it was given, read as UTC; Shanghai has been UTC+8 since 1991.
-    return sa.func.date(stamp, "+8 hours", type_=sa.Date)
+        return sa.cast(sa.func.timezone(zone.key, stamp), sa.Date)
+    # SQLite keeps instants as UTC wall time: shift by the zone's offset around the run's day.
+    offset = zone.utcoffset(datetime.combine(day, time(12)))
+    minutes = int(offset.total_seconds() // 60) if offset else 0
+    return sa.func.date(stamp, f"{minutes:+d} minutes", type_=sa.Date)
 
 
 def _classify(connection: sa.Connection, c: _Candidates, comparison: Comparison) -> None:
@@ -431,7 +435,7 @@ def _classify(connection: sa.Connection, c: _Candidates, comparison: Comparison)
             RecordStatus.REPAIRED,
             reason=system + "已修复",
             decided_by=columns.system,
-            effective=_local_date(connection, c.owner_decided_at),
+            effective=_local_date(connection, c.owner_decided_at, c.day),
         ),
         c.change(
             sa.and_(c.unconfirmed, c.owner_said),
