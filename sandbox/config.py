@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 
 from connectors.connections import env_var_name
-from hub.collect.sources import get_source
+from hub.collect.sources import all_sources
 from hub.core.settings import settings
 from sandbox.agencies import AGENCIES, ApiChannel, TableChannel
 
@@ -127,7 +127,10 @@ def connection_env(
     config = SandboxConfig.load(sandbox_dir)
     seed = config.seed if seed is None else seed
     connections: dict[str, dict] = {}
+    declared = all_sources()
     for agency in AGENCIES.values():
+        if agency.source_id not in declared:
+            continue  # an agency the hub does not collect from (another registry's)
         channel = agency.channel
         if isinstance(channel, ApiChannel):
             conn = {"conn_type": "http", "extra": {"base_url": f"{api_base_url}/{channel.prefix}"}}
@@ -139,5 +142,5 @@ def connection_env(
             conn = {"conn_type": "generic", "extra": {"sqlalchemy_url": exchange_url}}
         else:  # a FileChannel
             conn = {"conn_type": "fs", "extra": {"path": str(config.drop_root)}}
-        connections[get_source(agency.source_id).connector.connection] = conn
+        connections[declared[agency.source_id].connector.connection] = conn
     return {env_var_name(conn_id): json.dumps(conn) for conn_id, conn in connections.items()}
