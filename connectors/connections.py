@@ -16,6 +16,8 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from hub.core.errors import ConfigurationError
+
 
 @dataclass(frozen=True)
 class Connection:
@@ -43,8 +45,12 @@ class Connection:
 ConnectionResolver = Callable[[str], Connection]
 
 
-class MissingConnectionError(LookupError):
+class MissingConnectionError(ConfigurationError, LookupError):
     """No connection of that id is configured."""
+
+
+class ConnectionFormatError(ConfigurationError, ValueError):
+    """A connection's variable holds neither a URI nor Airflow's JSON form; the message names it."""
 
 
 def env_var_name(conn_id: str) -> str:
@@ -61,9 +67,16 @@ def from_environment(conn_id: str) -> Connection:
             "or define it as an Airflow Connection"
         )
     value = value.strip()
-    if value.startswith("{"):
-        return _from_json(conn_id, json.loads(value))
-    return _from_uri(conn_id, value)
+    try:
+        if value.startswith("{"):
+            return _from_json(conn_id, json.loads(value))
+        return _from_uri(conn_id, value)
+    except (ValueError, TypeError, AttributeError) as exc:
+        raise ConnectionFormatError(
+            f"{env_var_name(conn_id)} is not a connection: {exc}; use a URI "
+            "(http://login:password@host:8080/path) or Airflow's JSON form "
+            '({"conn_type": "http", "host": ..., "password": ..., "extra": {...}})'
+        ) from None
 
 
 def _from_json(conn_id: str, data: dict[str, Any]) -> Connection:

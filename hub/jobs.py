@@ -24,7 +24,7 @@ import sqlalchemy as sa
 
 from connectors.connections import ConnectionResolver, from_environment
 from hub.collect.run import BatchSummary, CollectError, collect_source
-from hub.collect.sources import enabled_source_ids, get_source
+from hub.collect.sources import SourceConfigError, enabled_source_ids
 from hub.core import clock
 from hub.core.settings import Settings, settings
 from hub.core.targets import Target, push_targets
@@ -145,7 +145,7 @@ def collect(
 ) -> CollectOutcome:
     """Collect ``sources`` (default: every enabled source) for logical day ``day``, one by one.
 
-    A source that fails is recorded and the others go on.
+    A source that fails, or whose file cannot be read, is recorded and the others go on.
 
     Args:
         day: the logical day: nothing updated after its end is read.
@@ -154,7 +154,7 @@ def collect(
         received_at: the receipt instant stamped on the records (default: now).
         on_source: called with each source id before it is collected (progress display).
     """
-    source_ids = [get_source(s).id for s in sources] if sources else enabled_source_ids()
+    source_ids = list(sources) if sources else enabled_source_ids()
     outcome = CollectOutcome(day)
     with runtime.engine() as engine:
         for source_id in source_ids:
@@ -170,7 +170,7 @@ def collect(
                         received_at=received_at,
                     )
                 )
-            except CollectError as exc:
+            except (CollectError, SourceConfigError) as exc:
                 outcome.failures[source_id] = str(exc)
     return outcome
 

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hub.collect.sources import registry
+from hub.collect.sources import all_sources, enabled_source_ids
 
 DEFAULT_POOL = "default_pool"
 
@@ -13,7 +13,8 @@ def source_pools() -> dict[str, str]:
     A file that cannot be read keeps its task (in Airflow's default pool): the task fails naming
     the file and the problem, the other sources are collected as usual.
     """
-    found = registry()
-    pools = {s.id: s.agency_pool.name for s in found.sources.values() if s.enabled}
-    pools.update({stem: DEFAULT_POOL for stem in found.broken})
-    return dict(sorted(pools.items()))
+    declared = all_sources()
+    return {
+        source_id: declared[source_id].agency_pool.name if source_id in declared else DEFAULT_POOL
+        for source_id in enabled_source_ids()
+    }

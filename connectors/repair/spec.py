@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from connectors.http_session import HttpPolicy
 from connectors.specs import CursorPagination, PageNumberPagination
+from hub.core.errors import ConfigurationError
 from hub.core.settings import MAPPINGS_DIR
 
 REPAIR_SYSTEMS_DIR = MAPPINGS_DIR / "repair_systems"
@@ -192,7 +193,7 @@ class RepairSystem(_Spec, HttpPolicy):
         return next(code for code, meaning in codes.items() if meaning == value)
 
 
-class RepairSystemConfigError(ValueError):
+class RepairSystemConfigError(ConfigurationError, ValueError):
     """A repair-system file is missing or malformed; the message names the file and the problem."""
 
 

@@ -46,10 +46,12 @@ def collect(
 ) -> None:
     """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
     chosen_day = parse_day(day)
-    try:
-        source_ids = [get_source(s).id for s in source] if source else enabled_source_ids()
-    except (KeyError, ValueError) as exc:
-        raise typer.BadParameter(str(exc.args[0]), param_hint="--source") from exc
+    for source_id in source or []:
+        try:
+            get_source(source_id)
+        except KeyError as exc:
+            raise typer.BadParameter(str(exc.args[0]), param_hint="--source") from exc
+    source_ids = source or enabled_source_ids()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
         bar = progress.add_task(f"collecting {chosen_day}", total=len(source_ids))

@@ -15,6 +15,7 @@ import typer
 
 from hub.cli.airflow import app as airflow_app
 from hub.cli.collect import collect
+from hub.cli.errors import VERBOSE, HubGroup
 from hub.cli.fanout import fanout
 from hub.cli.publish import publish, pull, serve, token
 from hub.cli.reconcile import reconcile
@@ -25,7 +26,7 @@ from hub.core.logs import configure as configure_logging
 COMMAND_PLUGINS = "hub.commands"
 """The entry-point group of ``register(app)`` functions that add commands to ``hub``."""
 
-app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True)
+app = typer.Typer(help="The credit-repair integration hub.", no_args_is_help=True, cls=HubGroup)
 app.command("init-db")(init_db)
 app.command("collect")(collect)
 app.command("status")(status)
@@ -44,6 +45,7 @@ for plugin in entry_points(group=COMMAND_PLUGINS):
 
 @app.callback()
 def _configure(
+    ctx: typer.Context,
     verbose: Annotated[
         int,
         typer.Option(
@@ -55,4 +57,5 @@ def _configure(
         ),
     ] = 0,
 ) -> None:
+    ctx.meta[VERBOSE] = verbose
     configure_logging(verbose)

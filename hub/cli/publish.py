@@ -13,7 +13,6 @@ from connectors.http_session import GaveUpError
 from hub import jobs
 from hub.cli.common import console, fail, parse_day, runtime
 from hub.core.settings import settings
-from hub.core.thresholds import ThresholdError
 from hub.publish.client import PullError, pull_deltas
 from hub.publish.config import PublishConfigError, publish_settings
 from hub.publish.publisher import DayOutcome, PublishError
@@ -50,7 +49,7 @@ def publish(
     """Publish a day's delta files for every pull site, then delete files past the retention."""
     try:
         outcome = jobs.publish(parse_day(day), runtime())
-    except (DayOrderError, PublishError, PublishConfigError, ThresholdError) as exc:
+    except (DayOrderError, PublishError) as exc:
         raise fail(str(exc)) from exc
     console.print(_publication_table(outcome.days, outcome.expired))
     console.print(f"files under {outcome.config.delta_dir}")

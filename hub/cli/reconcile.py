@@ -9,7 +9,6 @@ from rich.table import Table
 
 from hub import jobs
 from hub.cli.common import console, parse_day, runtime
-from hub.core.thresholds import ThresholdError
 
 
 def reconcile(
@@ -19,11 +18,7 @@ def reconcile(
 
     Exits 1 when a system could not be read or a push failed (the rest is still done).
     """
-    logical_day = parse_day(day)
-    try:
-        outcome = jobs.reconcile(logical_day, runtime())
-    except ThresholdError as exc:
-        raise typer.BadParameter(str(exc)) from exc
+    outcome = jobs.reconcile(parse_day(day), runtime())
     summary, report = outcome.summary, outcome.report
     table = Table(title=f"reconciliation of {day} (run {summary.run_id}, {summary.status})")
     for header in ("finding class", "found today", "settled today", "open"):

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from connectors.specs import Connector
+from hub.core.errors import ConfigurationError
 from hub.core.model import RecordKind, field_names
 from hub.core.settings import settings
 
@@ -112,7 +113,7 @@ class SourceSpec(BaseModel):
         return self
 
 
-class SourceConfigError(ValueError):
+class SourceConfigError(ConfigurationError, ValueError):
     """A source YAML file is malformed; the message names the file and the problem."""
 
 
@@ -173,8 +174,14 @@ def enabled_sources(directory: Path | None = None) -> list[SourceSpec]:
 
 
 def enabled_source_ids(directory: Path | None = None) -> list[str]:
-    """The ids of the sources a daily run collects, in id order."""
-    return [s.id for s in enabled_sources(directory)]
+    """The ids of the sources a daily run collects, in id order.
+
+    A source file that cannot be read is among them (by its file name): its run fails naming the
+    file and the problem, and the others are collected as usual.
+    """
+    found = registry(directory)
+    enabled = [s.id for s in found.sources.values() if s.enabled]
+    return sorted([*enabled, *found.broken])
 
 
 def get_source(source_id: str, directory: Path | None = None) -> SourceSpec:

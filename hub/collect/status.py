@@ -9,7 +9,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
-from hub.collect.sources import enabled_sources
+from hub.collect.sources import broken_sources, enabled_sources
 from hub.core.clock import whole_days
 from hub.store.db import pairs
 from hub.store.schema import LOADED_IN_BATCH, ingest_batch, quarantine
@@ -35,6 +35,7 @@ class SourceStatus:
         failures_in_row: failed batches since the last successful one.
         last_success_at: when the last successful (or partial) batch finished.
         days_since_success: whole days from then to now.
+        broken: why its source file cannot be used (``None``: it can).
     """
 
     source_id: str
@@ -52,6 +53,7 @@ class SourceStatus:
     failures_in_row: int = 0
     last_success_at: datetime | None = None
     days_since_success: int | None = None
+    broken: str | None = None
 
 
 @dataclass(frozen=True)
@@ -107,13 +109,15 @@ def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStat
         .group_by(b.source_id),
     )
     enabled = {s.id for s in enabled_sources()}
+    broken = {stem: str(error) for stem, error in broken_sources().items()}
     statuses = []
-    for source_id in sorted(enabled | set(last)):
+    for source_id in sorted(enabled | set(broken) | set(last)):
         row, good = last.get(source_id), succeeded.get(source_id)
         success_at = (good.at) if good is not None else None
         common = {
             "source_id": source_id,
-            "enabled": source_id in enabled,
+            "enabled": source_id in enabled or source_id in broken,
+            "broken": broken.get(source_id),
             "failures_in_row": failures.get(source_id, 0),
             "last_success_at": success_at,
             "days_since_success": whole_days(success_at, now),
@@ -185,6 +189,8 @@ def quarantine_counts(connection: sa.Connection) -> list[QuarantineCount]:
 def source_problems(sources: list[SourceStatus]) -> Iterator[str]:
     """What needs a person about the sources, one sentence each."""
     for s in sources:
+        if s.broken:
+            yield f"source {s.source_id}: its source file cannot be used: {s.broken}"
         if s.status == "failed":
             last_success = (
                 "never" if s.days_since_success is None else (f"{s.days_since_success} days ago")

@@ -17,6 +17,7 @@ from typing import Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from hub.core.errors import ConfigurationError
 from hub.core.settings import MAPPINGS_DIR
 
 
@@ -61,7 +62,7 @@ class Target(BaseModel):
         return region_code is not None and region_code.startswith(self.regions)
 
 
-class TargetConfigError(ValueError):
+class TargetConfigError(ConfigurationError, ValueError):
     """The targets file is malformed; the message names the file and the problem."""
 
 

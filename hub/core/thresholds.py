@@ -19,11 +19,13 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import time, timedelta
 
+from hub.core.errors import ConfigurationError
+
 VariableGetter = Callable[..., str | None]
 """``airflow.sdk.Variable.get``, or anything called as ``get(key, default=None)``."""
 
 
-class ThresholdError(ValueError):
+class ThresholdError(ConfigurationError, ValueError):
     """A threshold's value is unusable; the message names the Variable and the rule."""
 
 

@@ -27,6 +27,7 @@ import numpy as np
 import pandas as pd
 import yaml
 
+from hub.core.errors import ConfigurationError
 from hub.core.settings import MAPPINGS_DIR
 
 log = logging.getLogger(__name__)
@@ -36,7 +37,7 @@ _SPAN = (1990, 2100)
 """Years the cumulative array covers at least; it grows when a date falls outside."""
 
 
-class CalendarFileError(ValueError):
+class CalendarFileError(ConfigurationError, ValueError):
     """An override file under ``mappings/calendar/`` is malformed."""
 
 

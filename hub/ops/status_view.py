@@ -72,7 +72,13 @@ def sources_table(status: PlatformStatus) -> Table:
         since = "never" if s.days_since_success is None else f"{s.days_since_success} d ago"
         # The source is named by the row: its errors start after "source <id>: ".
         error = (s.error or "").removeprefix(f"source {s.source_id}: ")
-        notes = "; ".join([*([error] if error else []), *s.drift])
+        notes = "; ".join(
+            [
+                *([f"broken source file: {s.broken}"] if s.broken else []),
+                *([error] if error else []),
+                *s.drift,
+            ]
+        )
         table.add_row(
             s.source_id if s.enabled else f"{s.source_id} (disabled)",
             _text(s.batch_id),

@@ -15,12 +15,13 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
+from hub.core.errors import ConfigurationError
 from hub.core.settings import settings
 from hub.core.targets import Target, all_targets
 from hub.core.thresholds import DELTA_RETENTION_DAYS
 
 
-class PublishConfigError(ValueError):
+class PublishConfigError(ConfigurationError, ValueError):
     """A publishing setting is unusable; the message names the variable and the rule."""
 
 

@@ -20,6 +20,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
 from hub.core.codes import MULTI_VALUE_SEPARATOR
+from hub.core.errors import ConfigurationError
 from hub.core.model import RecordKind
 from hub.core.settings import MAPPINGS_DIR
 from hub.store.schema import PUBLICITY_COLUMNS
@@ -66,7 +67,7 @@ class PublicityRules(BaseModel):
         return [s for s in self.rule_sets if s.from_date <= decided][-1]
 
 
-class PublicityRulesError(ValueError):
+class PublicityRulesError(ConfigurationError, ValueError):
     """The rules file is malformed; the message names the file and the problem."""
 
 

@@ -93,7 +93,7 @@ def test_an_unusable_retention_setting_is_refused_with_the_rule(
 
     refused = CliRunner().invoke(app, ["publish", "--date", str(DAY)])
 
-    assert refused.exit_code == 1
+    assert refused.exit_code == 2
     assert (
         "HUB_DELTA_RETENTION_DAYS='0': the days of delta files kept, counted back from the day "
         "published must be a whole number of days, at least 1"
