@@ -16,7 +16,10 @@ once overall.
 When at least one source loaded, the `platform_credit_records` Asset is updated with the day in
 its extra (`{"day": "2026-11-03"}`); the quality report and the reconciliation listen to it.
 Connections come from Airflow (Connections UI, secrets backend or `AIRFLOW_CONN_*` variables).
-Same as `hub collect --date D`; see docs/airflow.md.
+A back-fill of a past day may give the instant its delivery arrived in the run's conf
+(`{"received_at": "2026-10-13T01:00:00+08:00"}`), from which timeliness is counted; without it the
+records are stamped received now, and the task log warns when that is not the day's night.
+Same as `hub collect --date D [--received-at T]`; see docs/airflow.md.
 """
 
 from __future__ import annotations
@@ -43,13 +46,15 @@ def collect_credit_records() -> None:
     """Daily collection from every enabled agency source."""
 
     @task
-    def collect(source_id: str, data_interval_start: pendulum.DateTime | None = None) -> dict:
-        """Collect one source for the run's day."""
+    def collect(
+        source_id: str, data_interval_start: pendulum.DateTime | None = None, dag_run=None
+    ) -> dict:
+        """Collect one source for the run's day (a back-fill's conf may give ``received_at``)."""
         from hub import jobs
-        from hub_airflow.tasks import finish, interval_day, task_runtime
+        from hub_airflow.tasks import finish, interval_day, received_at, task_runtime
 
-        day = interval_day(data_interval_start)
-        return finish(jobs.collect(day, task_runtime(), sources=[source_id]))
+        day, arrival = interval_day(data_interval_start), received_at(dag_run)
+        return finish(jobs.collect(day, task_runtime(), sources=[source_id], received_at=arrival))
 
     with TaskGroup("collect") as collected:
         for source_id, pool in source_pools().items():

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -26,7 +26,7 @@ from connectors.connections import ConnectionResolver, from_environment
 from hub.collect.run import BatchSummary, CollectError, collect_source
 from hub.collect.sources import SourceConfigError, enabled_source_ids
 from hub.core import clock
-from hub.core.settings import Settings, settings
+from hub.core.settings import Settings, local_day, settings
 from hub.core.targets import Target, push_targets
 from hub.core.thresholds import (
     DELTA_RETENTION_DAYS,
@@ -114,6 +114,7 @@ class CollectOutcome:
     day: date
     batches: list[BatchSummary] = field(default_factory=list)
     failures: dict[str, str] = field(default_factory=dict)
+    warnings: list[str] = field(default_factory=list)
 
     @property
     def problems(self) -> list[str]:
@@ -132,6 +133,7 @@ class CollectOutcome:
             "day": self.day.isoformat(),
             "batches": [b.as_dict() for b in self.batches],
             "failures": dict(self.failures),
+            "warnings": list(self.warnings),
         }
 
 
@@ -155,7 +157,7 @@ def collect(
         on_source: called with each source id before it is collected (progress display).
     """
     source_ids = list(sources) if sources else enabled_source_ids()
-    outcome = CollectOutcome(day)
+    outcome = CollectOutcome(day, warnings=receipt_warnings(day, received_at))
     with runtime.engine() as engine:
         for source_id in source_ids:
             if on_source is not None:
@@ -173,6 +175,24 @@ def collect(
             except (CollectError, SourceConfigError) as exc:
                 outcome.failures[source_id] = str(exc)
     return outcome
+
+
+def receipt_warnings(day: date, received_at: datetime | None) -> list[str]:
+    """Why the receipt stamped on ``day``'s records may be wrong for their timeliness.
+
+    A delivery of day D arrives on D or in the night after it; collecting an older day stamps it
+    as received now (``received_at`` is not given) or on another day than the collected one.
+    """
+    receipt = received_at or clock.now()
+    receipt_day = local_day(receipt)
+    if receipt_day in (day, day + timedelta(days=1)):
+        return []
+    given = "given" if received_at else "now, as no --received-at was given"
+    return [
+        f"collecting {day} with its records stamped received on {receipt_day} ({given}): "
+        f"their timeliness counts to {receipt_day}; to replay a delivery's arrival, pass the "
+        "instant it arrived (hub collect --received-at, or the DAG run's conf received_at)"
+    ]
 
 
 @dataclass

@@ -7,10 +7,11 @@ secrets backends, thresholds from Airflow Variables first) and hands the job's o
 
 from __future__ import annotations
 
+import logging
 from datetime import date, datetime
 from typing import Any, Protocol
 
-from hub.core.settings import local_day
+from hub.core.settings import local_day, settings
 from hub.jobs import Runtime
 from hub_airflow.connections import airflow_connection
 
@@ -26,6 +27,9 @@ class Outcome(Protocol):
     def as_dict(self) -> dict[str, Any]:
         """The figures as plain values."""
         ...
+
+
+log = logging.getLogger(__name__)
 
 
 class JobProblemsError(RuntimeError):
@@ -46,8 +50,19 @@ def interval_day(data_interval_start: datetime | None) -> date:
     return local_day(data_interval_start)
 
 
+def received_at(dag_run: Any) -> datetime | None:
+    """The arrival instant a run's conf gives (``{"received_at": "...+08:00"}``), if any."""
+    value = (getattr(dag_run, "conf", None) or {}).get("received_at")
+    if not value:
+        return None
+    instant = datetime.fromisoformat(str(value))
+    return instant if instant.tzinfo else instant.replace(tzinfo=settings().timezone)
+
+
 def finish(outcome: Outcome) -> dict[str, Any]:
     """The outcome's figures for XCom; ``JobProblemsError`` when it found problems."""
+    for warning in getattr(outcome, "warnings", ()):
+        log.warning(warning)
     if outcome.problems:
         raise JobProblemsError("\n".join(outcome.problems))
     return outcome.as_dict()

@@ -9,7 +9,7 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from hub import jobs
-from hub.cli.common import console, parse_day, runtime
+from hub.cli.common import console, parse_day, parse_instant, runtime
 from hub.collect.sources import enabled_source_ids, get_source
 
 
@@ -43,9 +43,18 @@ def collect(
     source: Annotated[
         list[str] | None, typer.Option("--source", help="Only these sources (repeatable).")
     ] = None,
+    received_at: Annotated[
+        str | None,
+        typer.Option(
+            "--received-at",
+            help="When the delivery arrived, e.g. 2026-10-13T01:00+08:00 (a replay or back-fill; "
+            "timeliness counts to it). Default: now. Without an offset: platform time.",
+        ),
+    ] = None,
 ) -> None:
     """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
     chosen_day = parse_day(day)
+    arrival = parse_instant(received_at, "--received-at") if received_at else None
     for source_id in source or []:
         try:
             get_source(source_id)
@@ -59,7 +68,11 @@ def collect(
         def on_source(source_id: str) -> None:
             progress.update(bar, description=f"collecting {chosen_day} {source_id}", advance=1)
 
-        outcome = jobs.collect(chosen_day, runtime(), sources=source_ids, on_source=on_source)
+        outcome = jobs.collect(
+            chosen_day, runtime(), sources=source_ids, received_at=arrival, on_source=on_source
+        )
     console.print(batch_table(outcome))
+    for warning in outcome.warnings:
+        console.print(f"[yellow]warning: {warning}[/]")
     if outcome.problems:
         raise typer.Exit(1)

@@ -15,8 +15,9 @@ import pandas as pd
 from hub.collect.sources import FieldMap, SourceSpec
 from hub.core.codes import code_table, translate
 from hub.core.dates import parse_dates
-from hub.core.model import Field, FieldType, fields_of
-from hub.core.text import normalise
+from hub.core.departments import departments
+from hub.core.model import IDENTIFIER_FIELDS, Field, FieldType, fields_of
+from hub.core.text import identifiers, normalise
 
 YUAN_PER_WAN = 10_000
 PROBLEM_COLUMNS = ["row", "rule", "field", "message"]
@@ -84,7 +85,7 @@ def _check_columns(spec: SourceSpec, columns: pd.Index) -> list[str]:
 def _map_field(
     spec: SourceSpec, target: Field, origin: FieldMap, raw: pd.Series
 ) -> tuple[pd.Series, pd.DataFrame | None]:
-    text = normalise(raw)
+    text = identifiers(raw) if target.name in IDENTIFIER_FIELDS else normalise(raw)
     failed: pd.Series | None = None
     if target.type is FieldType.DATE:
         value = parse_dates(text, origin.formats)
@@ -132,6 +133,8 @@ def map_page(spec: SourceSpec, frame: pd.DataFrame) -> MappedPage:
         records[target.name], found = _map_field(spec, target, origin, raw)
         if found is not None:
             problems.append(found)
+    # One name per department whatever the record calls it (浙江省交通运输厅 is 省交通运输厅).
+    records["source_department"] = departments().canonical_names(records["source_department"])
     problem_rows = (
         pd.concat(problems, ignore_index=True)
         if problems

@@ -13,9 +13,10 @@ from pathlib import Path
 from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from connectors.specs import Connector
+from hub.core.departments import departments
 from hub.core.errors import ConfigurationError
 from hub.core.model import RecordKind, field_names
 from hub.core.settings import settings
@@ -103,6 +104,17 @@ class SourceSpec(BaseModel):
     def agency_pool(self) -> AgencyPool:
         """The pool the source's collect task runs in."""
         return self.pool or AgencyPool.model_construct(name=f"agency_{self.department}", slots=1)
+
+    @field_validator("department")
+    @classmethod
+    def _registered_department(cls, name: str) -> str:
+        known = departments().canonical(name)
+        if known is None:
+            raise ValueError(
+                f"department {name!r} is not in the department registry "
+                "(mappings/reference/departments.yaml): add it, or an alias of it"
+            )
+        return known
 
     @model_validator(mode="after")
     def _known_fields(self) -> SourceSpec:

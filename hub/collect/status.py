@@ -11,8 +11,9 @@ import sqlalchemy as sa
 
 from hub.collect.sources import broken_sources, enabled_sources
 from hub.core.clock import whole_days
+from hub.core.departments import departments
 from hub.store.db import pairs
-from hub.store.schema import LOADED_IN_BATCH, ingest_batch, quarantine
+from hub.store.schema import LOADED_IN_BATCH, RECORD_TABLES, ingest_batch, quarantine
 
 SUCCEEDED = ("succeeded", "partial")  # partial: a file was rejected, the rest loaded
 
@@ -203,3 +204,27 @@ def source_problems(sources: list[SourceStatus]) -> Iterator[str]:
             yield f"source {s.source_id}: batch {s.batch_id} rejected files: {s.error}"
         if s.drift:
             yield f"source {s.source_id}: schema drift: {'; '.join(s.drift)}"
+
+
+def unregistered_departments(connection: sa.Connection) -> dict[str, int]:
+    """Departments records name that the registry does not know → their records."""
+    registry = departments()
+    counts: dict[str, int] = {}
+    for table in RECORD_TABLES.values():
+        column = table.c.source_department
+        for name, records in connection.execute(
+            sa.select(column, sa.func.count()).group_by(column)
+        ):
+            if name is not None and registry.canonical(name) is None:
+                counts[name] = counts.get(name, 0) + records
+    return dict(sorted(counts.items()))
+
+
+def department_problems(unregistered: dict[str, int]) -> Iterator[str]:
+    """What needs a person about department names: those the registry does not know."""
+    if unregistered:
+        listed = ", ".join(f"{name} ({n} records)" for name, n in unregistered.items())
+        yield (
+            f"records name departments the registry does not know: {listed}; add them, or an "
+            "alias, to mappings/reference/departments.yaml"
+        )

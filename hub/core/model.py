@@ -124,6 +124,24 @@ FIELDS: dict[RecordKind, tuple[Field, ...]] = {
 }
 
 
+IDENTIFIER_FIELDS = frozenset(
+    {
+        "credit_code",
+        "id_number",
+        "authority_code",
+        "source_department_code",
+        "business_reg_no",
+        "org_code",
+        "tax_reg_no",
+        "institution_cert_no",
+        "social_org_reg_no",
+        "legal_rep_id_number",
+    }
+)
+"""Fields holding codes and ID numbers: one written form (``hub.core.text.identifiers``) before
+any check, in collection and in every look-up."""
+
+
 def fields_of(kind: RecordKind) -> tuple[Field, ...]:
     """Return the canonical fields of ``kind`` in table order."""
     return FIELDS[kind]

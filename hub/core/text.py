@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Sequence
 
 import pandas as pd
@@ -28,6 +29,22 @@ def normalise(values: pd.Series) -> pd.Series:
     else:
         cleaned = _clean(text)
     return pd.Series(cleaned, dtype="str", index=values.index)
+
+
+def identifiers(values: pd.Series) -> pd.Series:
+    """Codes and ID numbers in their one written form: NFKC, trimmed, upper case.
+
+    ``9135052155323005xl``, ``９１３５０５２１５５３２３００５ＸＬ`` and `` 9135052155323005XL ``
+    are one credit code; an ID number's check character ``x`` is ``X``.
+    """
+    text = normalise(values)
+    upper = pc.utf8_upper(pa.array(text, type=pa.large_string(), from_pandas=True))
+    return pd.Series(upper, dtype="str", index=values.index)
+
+
+def identifier(value: str) -> str:
+    """One code or ID number in its one written form (see ``identifiers``)."""
+    return unicodedata.normalize("NFKC", value).strip().upper()
 
 
 def as_text(values: pd.Series) -> pa.Array:

@@ -15,6 +15,7 @@ import sqlalchemy as sa
 
 from hub.core.model import RecordKind
 from hub.core.privacy import mask_id_number
+from hub.core.text import identifier
 from hub.reconcile.compare import FINDING_CLASSES, SYSTEM_NAMES
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.outbox_schema import outbox
@@ -126,7 +127,12 @@ def _pending(record: dict[str, Any], changes: list[dict[str, Any]], findings: li
 
 
 def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
-    """The whole case of the subject with credit code (or ID number) ``subject``, as JSON data."""
+    """The whole case of the subject with credit code (or ID number) ``subject``, as JSON data.
+
+    ``subject`` may be written in any form a person types it: lower case, full-width, with spaces
+    around it (``hub.core.text.identifier``).
+    """
+    subject = identifier(subject)
     records = []
     by_id_number = False
     for kind in RecordKind:

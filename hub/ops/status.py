@@ -26,10 +26,12 @@ from hub.collect.status import (
     BatchStatus,
     QuarantineCount,
     SourceStatus,
+    department_problems,
     quarantine_counts,
     recent_batches,
     source_problems,
     source_statuses,
+    unregistered_departments,
 )
 from hub.core.settings import settings
 from hub.core.workdays import calendar
@@ -227,6 +229,7 @@ def platform_status(
         targets = target_statuses(connection, now)
         sites = site_statuses(connection, now, stale_pull_days)
         reconciliation = last_run(connection)
+        unregistered = unregistered_departments(connection)
         status = PlatformStatus(
             now,
             url,
@@ -247,6 +250,7 @@ def platform_status(
             calendar=_calendar(today),
         )
     status.problems.extend(source_problems(sources))
+    status.problems.extend(department_problems(unregistered))
     status.problems.extend(target_problems(targets))
     status.problems.extend(site_problems(sites, stale_pull_days))
     if reconciliation is not None and reconciliation.error:

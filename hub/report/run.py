@@ -13,9 +13,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+import pandas as pd
 import sqlalchemy as sa
 
 from hub.core import clock
+from hub.core.departments import departments
 from hub.core.settings import settings
 from hub.core.workdays import WorkCalendar, calendar
 from hub.report.frames import read_raw, remap
@@ -117,6 +119,18 @@ def write_report(period: Period, folder: Path, engine: sa.Engine) -> ReportFiles
     return files
 
 
+def unregistered_departments(scorecards: pd.DataFrame) -> str | None:
+    """A sentence for the report when departments it lists are not in the registry."""
+    unknown = scorecards[departments().unknown(scorecards["department"])]
+    if unknown.empty:
+        return None
+    listed = "、".join(f"{row.department}（{row.delivered}条）" for row in unknown.itertuples())
+    return (
+        f"以下数据来源单位未在部门名录中登记，按来件名称单列统计：{listed}；"
+        "请在 mappings/reference/departments.yaml 中登记该部门或为其添加别名。"
+    )
+
+
 def assemble(
     connection: sa.Connection,
     period: Period,
@@ -134,6 +148,9 @@ def assemble(
     if gap:
         log.warning("quality report %s: %s", period.label, gap)
         warnings.append(gap)
+    unregistered = unregistered_departments(current.departments)
+    if unregistered:
+        warnings.append(unregistered)
     return QualityReport(
         period=period,
         previous=period.previous(),
