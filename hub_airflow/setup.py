@@ -22,15 +22,15 @@ database import it when called.
 
 from __future__ import annotations
 
-import logging
 from typing import Any
 
 from hub.collect.sources import agency_pools, all_sources, load_source_file
+from hub.core.logs import masked_logger
 from hub.core.settings import settings
 
 COLLECT_DAG_ID = "collect_credit_records"
 COLLECT_TASK_ID = "collect"
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 _installed = False
 
 

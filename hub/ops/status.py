@@ -21,6 +21,7 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 
 from hub.collect.sources import enabled_sources
+from hub.core.privacy import mask_document
 from hub.core.settings import settings
 from hub.core.targets import pull_targets, push_targets
 from hub.core.workdays import calendar
@@ -638,5 +639,9 @@ def _plain(value: Any) -> Any:
 
 
 def as_json(status: PlatformStatus) -> str:
-    """``status`` as a JSON document; instants in the platform's time zone, ISO 8601."""
-    return json.dumps(asdict(status), default=_plain, ensure_ascii=False, indent=2)
+    """``status`` as a JSON document; instants in the platform's time zone, ISO 8601.
+
+    Errors quote what sources and receivers said: the document goes through the privacy policy.
+    """
+    document = mask_document(asdict(status))
+    return json.dumps(document, default=_plain, ensure_ascii=False, indent=2)

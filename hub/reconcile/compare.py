@@ -24,7 +24,8 @@ from datetime import date
 import sqlalchemy as sa
 
 from hub.core.model import RecordKind, RecordStatus
-from hub.reconcile.changes import analyze, change_staging, masked_id_sql
+from hub.core.privacy import masked_id_sql
+from hub.reconcile.changes import analyze, change_staging
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.reconcile_schema import (
     reconcile_pending,
