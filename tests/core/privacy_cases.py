@@ -9,6 +9,7 @@ themselves, so a fault there cannot hide here.
 from __future__ import annotations
 
 import json
+import unicodedata
 from dataclasses import dataclass
 
 
@@ -83,15 +84,26 @@ def readable(data: bytes | str) -> str:
     return text + "\n" + decoded
 
 
+def _forms(text: str) -> set[str]:
+    """``text`` as typed, and as the hub may have normalised it (full-width digits to ASCII)."""
+    return {text, unicodedata.normalize("NFKC", text)}
+
+
 def leaked(data: bytes | str) -> list[str]:
-    """The ID numbers of ``CASES`` that ``data`` shows whole."""
+    """The ID numbers of ``CASES`` that ``data`` shows whole, as typed or normalised."""
     text = readable(data)
-    return [case.secret for case in CASES if case.secret and case.secret in text]
+    return [
+        case.secret
+        for case in CASES
+        if case.secret and any(form in text for form in _forms(case.secret))
+    ]
 
 
 def assert_masked(data: bytes | str, *, cases: list[PrivacyCase] = CASES) -> None:
     """No case's ID number shows whole in ``data``; each case shows as the policy leaves it."""
     text = readable(data)
     assert leaked(text) == []
-    missing = [case.label for case in cases if case.masked not in text]
+    missing = [
+        case.label for case in cases if not any(form in text for form in _forms(case.masked))
+    ]
     assert missing == [], f"not shown as the policy leaves them: {missing}"

@@ -21,6 +21,8 @@ from hub.store.db import make_engine
 from hub.store.outbox_schema import outbox
 from hub.store.schema import status_change
 from sandbox.receivers import ReceiversHandle
+from tests.core.planted import plant
+from tests.core.privacy_cases import CASES, PLANTED_MASKED, assert_masked
 from tests.fanout.conftest import (
     FAST_HTTP,
     GOV,
@@ -34,6 +36,7 @@ from tests.fanout.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+HANGZHOU = "330106"  # a county of a city whose site takes pushes
 
 
 def _later(hours: float) -> object:
@@ -260,3 +263,27 @@ def test_a_run_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     assert {key for key, n in copies.items() if n > 1} == taken_not_recorded
     assert max(copies.values()) == 2
     assert sum(t.duplicates for t in rerun.targets.values()) == len(taken_not_recorded)
+
+
+def test_every_privacy_case_reaches_the_receivers_masked_and_the_keys_whole(
+    platform_engine: sa.Engine, receivers: ReceiversHandle
+) -> None:
+    planted = plant(platform_engine, HANGZHOU)
+
+    run = deliver(platform_engine)
+
+    assert run.problems == []
+    with receivers.lock:
+        bodies = {t: list(r.bodies) for t, r in receivers.receivers.items()}
+        taken = {t: dict(r.messages) for t, r in receivers.receivers.items()}
+    for target in ("hangzhou", GOV):
+        assert {m["record_key"] for m in taken[target].values()} == set(planted.record_keys)
+        assert_masked(b"\n".join(bodies[target]))
+        for case in CASES:
+            [message] = [
+                m for m in taken[target].values() if m["subject_name"].startswith(case.label)
+            ]
+            assert message["subject_name"] == f"{case.label}{case.masked}"
+            assert message["reason"] == PLANTED_MASKED
+    everything = b"\n".join(b for found in bodies.values() for b in found).decode()
+    assert [n for n in planted.person_ids if n in everything] == []
