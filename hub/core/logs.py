@@ -75,22 +75,31 @@ class ContextLogger(logging.LoggerAdapter):
 
 def get_logger(name: str, **fields: Any) -> ContextLogger:
     """The logger ``name`` as a ``ContextLogger``, bound to ``fields``."""
-    return ContextLogger(logging.getLogger(name), fields)
+    return ContextLogger(masked_logger(name), fields)
 
 
 class MaskingFilter(logging.Filter):
     """Masks a record's message and fields in place, by the privacy rule, when it is logged."""
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Mask ``record`` (the message formatted first, its arguments then dropped); keep it."""
+        """Mask ``record`` (the message formatted first, its arguments then dropped); keep it.
+
+        An exception's text is formatted and masked here too: every stdlib formatter (Airflow's
+        task log's included) prints a record's ``exc_text`` when it has one.
+        """
         record.msg = mask_text(record.getMessage())
         record.args = None
         for name, value in record_fields(record).items():
             setattr(record, name, _masked(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(_EXCEPTIONS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
         return True
 
 
 _MASKING = MaskingFilter()
+_EXCEPTIONS = logging.Formatter()
 
 
 def masked_logger(name: str) -> logging.Logger:
