@@ -26,6 +26,7 @@ breach. So the rule asks no check character, no region code, and for 18 characte
 
 - ``mask_id_number(value)``: a value known to be an ID number (a record's ``id_number``);
 - ``mask_text(text)``: free text;
+- ``mask_subject_id(value)``: a value that is a credit code or an ID number (a subject typed in);
 - ``mask_table(table, keep=..., credit_codes=...)``: an Arrow table (delta files), vectorised:
   Arrow's RE2 (no look-around) finds the candidate cells, Python confirms them;
 - ``mask_frame(frame, keep=..., credit_codes=...)``: a pandas frame (reports);
@@ -118,6 +119,11 @@ def mask_text(text: str) -> str:
     if not _CANDIDATE_RE.search(text):
         return text
     return _TOKEN.sub(_masked_token, text)
+
+
+def mask_subject_id(value: str) -> str:
+    """A value that is a credit code or an ID number: a valid credit code stands, else the rule."""
+    return _masked_values([value], credit_code=True)[0]
 
 
 def _valid_credit_codes(values: list[str]) -> list[bool]:

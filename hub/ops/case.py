@@ -15,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.core.model import RecordKind
-from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document, mask_id_number, mask_text
+from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document, mask_id_number, mask_subject_id
 from hub.reconcile.compare import FINDING_CLASSES, SYSTEM_NAMES
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.outbox_schema import outbox
@@ -145,8 +145,8 @@ def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
             record["open_findings"] = _open_findings(connection, key)
             record["pending"] = _pending(record, record["status_changes"], record["open_findings"])
             records.append(record)
-    # A credit code found stands; an unknown subject may be an ID number typed in.
-    shown = subject if records else mask_text(subject)
+    # The credit code of the records found stands; an unknown subject may be an ID number.
+    shown = subject if records else mask_subject_id(subject)
     shown = mask_id_number(subject) if by_id_number else shown
     case = {
         "subject": shown,

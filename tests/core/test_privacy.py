@@ -15,6 +15,7 @@ from hub.core.privacy import (
     mask_document,
     mask_frame,
     mask_id_number,
+    mask_subject_id,
     mask_table,
     mask_text,
     masked_id_sql,
@@ -61,6 +62,12 @@ def test_all_cases_in_one_text() -> None:
 )
 def test_boundaries(text: str, masked: str | None) -> None:
     assert mask_text(text) == (text if masked is None else masked)
+
+
+def test_a_subject_id_stands_only_as_a_valid_credit_code() -> None:
+    assert mask_subject_id(ALL_DIGIT_CREDIT_CODE) == ALL_DIGIT_CREDIT_CODE
+    assert mask_subject_id("91330000000000000X") == "913300********000X"  # check fails
+    assert mask_subject_id("11010519491231002X") == "110105********002X"
 
 
 def test_a_value_known_to_be_an_id_number_keeps_its_first_six_and_last_four() -> None:

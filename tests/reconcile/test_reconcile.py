@@ -188,8 +188,9 @@ def test_the_one_thing_view_shows_a_case_in_every_system_and_what_is_pending(
     ]
     assert person["subject"] == "330106********421X"
     assert "33010619850312421X" not in str(person)
+    # Not a valid credit code and ID-shaped (17 digits and X): the privacy policy masks it.
     assert nobody == {
-        "subject": "91330000000000000X",
+        "subject": "913300********000X",
         "subject_name": None,
         "records": [],
         "pending": [],
@@ -226,7 +227,7 @@ def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monke
     assert [r["status"] for r in shown["records"]] == ["repaired"]
     assert "33010619850312421X" not in result.output
     assert missing.exit_code == 1
-    assert "no record of 91330000000000000X" in missing.output
+    assert "no record of 913300********000X" in missing.output
 
 
 @pytest.mark.integration
@@ -335,6 +336,7 @@ def test_the_case_view_masks_every_case_in_what_it_returns_and_prints(
         as_json = runner.invoke(app, ["case", person["id_number"], "--json"])
         as_text = runner.invoke(app, ["case", person["id_number"]], env={"COLUMNS": "400"})
         unknown = [runner.invoke(app, ["case", case.text]) for case in CASES]
+        company = runner.invoke(app, ["case", "123300004700519006"])  # valid, all digits
     finally:
         settings.cache_clear()
     assert as_json.exit_code == 0, as_json.output
@@ -346,6 +348,7 @@ def test_the_case_view_masks_every_case_in_what_it_returns_and_prints(
     assert f"文号{CASES[1].masked}" in as_text.stdout
     # A subject not on the platform: the operator's own input comes back masked.
     assert_masked("\n".join(result.stdout for result in unknown))
+    assert "no record of 123300004700519006 on the platform" in company.stdout
 
 
 @dataclass
