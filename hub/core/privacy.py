@@ -131,11 +131,13 @@ def _valid_credit_codes(values: list[str]) -> list[bool]:
 
 
 def _masked_values(values: list[str], credit_code: bool) -> list[str]:
-    """``values`` (candidates, never null) masked; in a credit-code column valid codes stand."""
+    """``values`` (never null) masked; in a credit-code column valid codes stand."""
     masked = [mask_text(v) for v in values]
     if credit_code:
-        valid = _valid_credit_codes(values)
-        masked = [v if ok else m for v, m, ok in zip(values, masked, valid, strict=True)]
+        changed = [i for i, (v, m) in enumerate(zip(values, masked, strict=True)) if v != m]
+        valid = _valid_credit_codes([values[i] for i in changed]) if changed else []
+        for i, ok in zip(changed, valid, strict=True):
+            masked[i] = values[i] if ok else masked[i]
     return masked
 
 
@@ -236,8 +238,21 @@ def mask_document(
         keep: keys (or frame columns) holding machine identifiers, left as they are.
         credit_codes: keys (or frame columns) holding a credit code or a masked ID number.
     """
-    walk = _DocumentWalk(frozenset(keep), frozenset(credit_codes))
-    return walk.masked(document)
+    if isinstance(document, Mapping) and _flat_and_clean(document):
+        return dict(document)  # the usual case, a push message: one search
+    return _DocumentWalk(frozenset(keep), frozenset(credit_codes)).masked(document)
+
+
+_SCALARS = (str, int, float, bool, date, type(None))
+
+
+def _flat_and_clean(mapping: Mapping) -> bool:
+    """Whether ``mapping`` holds only scalars, with no 15 digits in a row in any text of it."""
+    values = mapping.values()
+    if not all(isinstance(v, _SCALARS) for v in values):
+        return False
+    texts = [t for t in (*mapping, *values) if isinstance(t, str)]
+    return not _CANDIDATE_RE.search("\n".join(texts))
 
 
 @dataclasses.dataclass(frozen=True)
