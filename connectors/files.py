@@ -11,7 +11,6 @@ from __future__ import annotations
 import codecs
 import hashlib
 import json
-import logging
 import re
 import zipfile
 from collections.abc import Callable, Iterator
@@ -28,8 +27,10 @@ from connectors.base import DroppedFile, RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.specs import FileConnector
 from hub.core import clock
+from hub.core.logs import masked_logger
+from hub.core.privacy import mask_text
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 ARCHIVE = "archive"
 REJECTED = "rejected"
@@ -105,7 +106,8 @@ class FileReader:
             self._move(dropped, self.folder / ARCHIVE / day)
             return
         moved = self._move(dropped, self.folder / REJECTED)
-        moved.with_name(f"{moved.name}.reason.txt").write_text(page.error + "\n", encoding="utf-8")
+        reason = mask_text(page.error)
+        moved.with_name(f"{moved.name}.reason.txt").write_text(reason + "\n", encoding="utf-8")
 
     def _dropped_paths(self) -> list[Path]:
         return sorted(p for p in self.folder.glob(self.spec.pattern) if p.is_file())
@@ -126,8 +128,10 @@ class FileReader:
                 )
             rows, frame_of = readers[self.spec.format](dropped.path)
         except _UnreadableFileError as exc:
-            # Collection logs the rejection, naming the batch too.
-            yield RawPage(frame=pd.DataFrame(), origin=name, file=dropped, error=str(exc))
+            # Collection logs the rejection, naming the batch too. The reason may quote the row
+            # that broke the file (Arrow's CSV errors do): masked before anyone stores it.
+            error = mask_text(str(exc))
+            yield RawPage(frame=pd.DataFrame(), origin=name, file=dropped, error=error)
             return
         starts = range(0, rows, self.chunk_rows) if rows else [0]
         for start in starts:

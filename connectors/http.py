@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
@@ -21,8 +20,9 @@ from connectors.specs import (
     PageNumberPagination,
     TokenEndpointAuth,
 )
+from hub.core.logs import masked_logger
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 _MISSING = object()
 

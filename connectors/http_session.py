@@ -15,7 +15,6 @@ is logged as a warning naming the request and whose it is (``log_fields``, e.g. 
 
 from __future__ import annotations
 
-import logging
 import threading
 import time
 from collections.abc import Mapping
@@ -35,7 +34,9 @@ from urllib3.exceptions import (
 from urllib3.response import BaseHTTPResponse
 from urllib3.util.retry import Retry
 
-log = logging.getLogger(__name__)
+from hub.core.logs import masked_logger
+
+log = masked_logger(__name__)
 
 RETRY_STATUSES = frozenset({429, 500, 502, 503, 504})
 RETRY_METHODS = frozenset({"GET", "HEAD", "OPTIONS", "POST", "PUT", "DELETE"})

@@ -14,14 +14,13 @@ the report. Same as `hub report --period P`.
 
 from __future__ import annotations
 
-import logging
-
 from airflow.sdk import AssetOrTimeSchedule, CronTriggerTimetable, TriggerRule, dag, task
 
+from hub.core.logs import masked_logger
 from hub_airflow.conventions import PLATFORM_RECORDS, START_DATE, TIMEZONE, default_args
 
 MONTHLY = "0 6 1 * *"
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 
 @dag(

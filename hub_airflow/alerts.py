@@ -10,15 +10,16 @@ reached is logged; the error line is always written.
 
 from __future__ import annotations
 
-import logging
 from datetime import datetime
 from typing import Any
 
 from connectors.connections import ConnectionResolver, MissingConnectionError
 from connectors.http_session import ALERT_POLICY, GaveUpError, build_session, send_request
+from hub.core.logs import masked_logger
+from hub.core.privacy import mask_document
 
 ALERT_CONNECTION_ID = "hub_alerts"
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 
 def deadline_alert(context: dict[str, Any]) -> dict[str, Any]:
@@ -54,7 +55,7 @@ def reconcile_deadline_missed(
     Returns:
         The alert sent, with ``"webhook"``: the status the webhook answered, or why none was sent.
     """
-    alert = deadline_alert(context)
+    alert = mask_document(deadline_alert(context))
     log.error(
         "DEADLINE MISSED: %s run %s (day %s) had not finished by %s (state: %s)",
         alert["dag_id"],

@@ -7,10 +7,10 @@ secrets backends, thresholds from Airflow Variables first) and hands the job's o
 
 from __future__ import annotations
 
-import logging
 from datetime import date, datetime
 from typing import Any, Protocol
 
+from hub.core.logs import masked_logger
 from hub.core.settings import local_day, settings
 from hub.jobs import Runtime
 from hub_airflow.connections import airflow_connection
@@ -29,7 +29,7 @@ class Outcome(Protocol):
         ...
 
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 
 class JobProblemsError(RuntimeError):

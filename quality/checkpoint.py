@@ -5,7 +5,8 @@ For a period, every record the platform received is mapped again from its raw pa
 (a checkpoint's validations share one batch, and each kind has its own suite); then the Data Docs
 site in the report folder is built once. Data Docs fetch Bootstrap, jQuery and fonts from CDNs; the
 platform is offline, so those references are removed and a small stylesheet is written into every
-page. Unexpected values are left out of the results, so no personal ID number reaches the pages.
+page. Unexpected values are left out of the results, and every page is masked by the privacy
+policy (``hub.core.privacy``) as it is rewritten, so no personal ID number reaches the pages.
 
 Importing this module imports Great Expectations (about ten seconds).
 """
@@ -25,6 +26,7 @@ from great_expectations.core.run_identifier import RunIdentifier
 
 from hub.core import clock
 from hub.core.model import RecordKind
+from hub.core.privacy import mask_text
 from hub.core.reference import department_rows
 from quality.checkpoint_results import CheckpointOutcome, save_outcomes
 from quality.evaluate import validation_frame
@@ -94,7 +96,7 @@ def make_offline(docs_dir: Path, outcomes: list[CheckpointOutcome]) -> None:
         body = re.search(r"<body[^>]*>", html)
         if page == docs_dir / "index.html" and body:
             html = html[: body.end()] + offline_index(outcomes) + html[body.end() :]
-        page.write_text(html, encoding="utf-8")
+        page.write_text(mask_text(html), encoding="utf-8")
 
 
 def _unexpected(results: list) -> dict[tuple[str, str], int]:

@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from hub.core.model import RecordKind
+from hub.core.privacy import mask_document
 
 RESULTS_FILE = "checkpoints.json"
 
@@ -52,7 +53,8 @@ def save_outcomes(outcomes: list[CheckpointOutcome], docs_dir: Path) -> Path:
         }
         for o in outcomes
     ]
-    path.write_text(json.dumps(document, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
+    text = json.dumps(mask_document(document), ensure_ascii=False, indent=2)
+    path.write_text(text + "\n", encoding="utf-8")
     return path
 
 

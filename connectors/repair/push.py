@@ -3,12 +3,13 @@
 Each item carries an idempotency key, ``<deciding system>:<its id of the fact>``: the same fact
 pushed again is the same key, which the receiver answers as already held and does not apply
 twice. So a push can be repeated, and every request is retried like the hub's other HTTP calls.
-Natural persons' ID numbers leave the platform masked (``330102********1234``).
+Every item goes through the privacy policy (``hub.core.privacy``): a natural person's ID number
+leaves masked (``330102********1234``), and so does any ID number in the item's text; the
+idempotency key and the fact's id in its own system stand, and so does a valid credit code.
 """
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,9 +21,13 @@ from connectors.connections import Connection
 from connectors.http_session import GaveUpError, RateLimiter, build_session, send_request
 from connectors.repair.feed import FACT_COLUMNS
 from connectors.repair.spec import RepairSystem
+from hub.core.logs import masked_logger
+from hub.core.privacy import mask_document, mask_id_number
 from hub.core.settings import settings
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
+# Machine identifiers of an item, left alone by the privacy policy (``id_number`` is masked whole).
+_IDENTIFIERS = ("idempotency_key", "source_id", "id_number")
 
 
 @dataclass(frozen=True)
@@ -43,16 +48,6 @@ class PushResult:
 def idempotency_key(fact_system: str, external_id: str) -> str:
     """The key a fact is pushed under: the same fact always gets the same key."""
     return f"{fact_system}:{external_id}"
-
-
-def mask_id_number(number: str) -> str:
-    """A personal ID number as it may leave the platform: ``110105********002X``.
-
-    The same form as ``hub.collect.validate.mask_id_number`` (connectors do not import the hub).
-    """
-    if len(number) <= 10:
-        return "*" * len(number)
-    return number[:6] + "*" * (len(number) - 10) + number[-4:]
 
 
 def push_repairs(system: RepairSystem, facts: pd.DataFrame, connection: Connection) -> PushResult:
@@ -149,6 +144,7 @@ def _item(system: RepairSystem, fact: dict[str, Any]) -> dict[str, Any]:
         "decision": system.code_of("decision", fact["decision"]),
         "decided_at": decided_at.strftime(system.time_format),
     }
+    values = mask_document(values, keep=_IDENTIFIERS, credit_codes=("credit_code",))
     return {system.push.fields[name]: values[name] for name in system.push.fields}
 
 

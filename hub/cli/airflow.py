@@ -12,6 +12,7 @@ import json
 
 import typer
 
+from hub.cli.common import console
 from hub.core.thresholds import THRESHOLDS
 from hub_airflow.pools import pools_document
 
@@ -21,10 +22,10 @@ app = typer.Typer(help="What Airflow needs from the hub: pools, variables.", no_
 @app.command("pools")
 def pools() -> None:
     """Print every agency pool as JSON for `airflow pools import`."""
-    typer.echo(json.dumps(pools_document(), ensure_ascii=False, indent=2))
+    console.out(json.dumps(pools_document(), ensure_ascii=False, indent=2))
 
 
 @app.command("variables")
 def variables() -> None:
     """Print every threshold's default as JSON for `airflow variables import`."""
-    typer.echo(json.dumps({t.name: str(t.default) for t in THRESHOLDS}, indent=2))
+    console.out(json.dumps({t.name: str(t.default) for t in THRESHOLDS}, indent=2))

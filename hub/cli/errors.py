@@ -16,6 +16,7 @@ import sqlalchemy as sa
 import typer
 from typer.core import TyperGroup
 
+from hub.cli.common import errors
 from hub.core.errors import ConfigurationError
 from hub.core.settings import settings
 
@@ -62,5 +63,7 @@ class HubGroup(TyperGroup):
                 raise
             if ctx.meta.get(VERBOSE):
                 traceback.print_exception(exc)
-            typer.secho(f"hub: {message}", fg="red", err=True)
+            errors.print(
+                f"hub: {message}", style="red", markup=False, highlight=False, soft_wrap=True
+            )
             raise typer.Exit(USAGE_ERROR) from None

@@ -50,7 +50,7 @@ def case(
     """The subject's whole repair case: every record, its status in each system, what is pending."""
     found = jobs.case(subject, runtime())
     if as_json:
-        typer.echo(json.dumps(found, ensure_ascii=False, indent=2))
+        console.out(json.dumps(found, ensure_ascii=False, indent=2))
         return
     if not found["records"]:
         console.print(f"no record of {found['subject']} on the platform")

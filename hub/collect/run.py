@@ -30,6 +30,7 @@ from hub.collect.validate import validate
 from hub.core import clock
 from hub.core.identity import content_hashes, record_keys
 from hub.core.logs import ContextLogger, get_logger
+from hub.core.privacy import mask_document, mask_text
 from hub.core.settings import settings
 from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
 from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor, source_file
@@ -64,22 +65,24 @@ class BatchSummary:
         return self.counts.loaded
 
     def as_dict(self) -> dict:
-        """The figures as plain values (for XCom, JSON and tables)."""
-        return {
-            "source_id": self.source_id,
-            "batch_id": self.batch_id,
-            "logical_date": self.logical_date.isoformat(),
-            "status": self.status,
-            "read": self.read,
-            "inserted": self.counts.inserted,
-            "updated": self.counts.updated,
-            "unchanged": self.counts.unchanged,
-            "outdated": self.counts.outdated,
-            "quarantined": self.quarantined,
-            "files_rejected": self.files_rejected,
-            "drift": self.drift,
-            "errors": self.errors,
-        }
+        """The figures as plain values (for XCom, JSON and tables), by the privacy policy."""
+        return mask_document(
+            {
+                "source_id": self.source_id,
+                "batch_id": self.batch_id,
+                "logical_date": self.logical_date.isoformat(),
+                "status": self.status,
+                "read": self.read,
+                "inserted": self.counts.inserted,
+                "updated": self.counts.updated,
+                "unchanged": self.counts.unchanged,
+                "outdated": self.counts.outdated,
+                "quarantined": self.quarantined,
+                "files_rejected": self.files_rejected,
+                "drift": self.drift,
+                "errors": self.errors,
+            }
+        )
 
 
 def window_end(day: date) -> datetime:
@@ -156,20 +159,22 @@ class _BatchLoader:
         return ReadRequest(cursor, window_end(self.summary.logical_date), frozenset(processed))
 
     def load(self, page: RawPage) -> None:
+        # A reader's error may quote the offending row: masked before anyone stores or shows it.
+        error = mask_text(page.error) if page.error else None
         if page.file is not None and page.file.sha256 not in self.files:
             self.files[page.file.sha256] = {
                 "source_id": self.spec.id,
                 "sha256": page.file.sha256,
                 "file_name": page.file.path.name,
                 "size": page.file.size,
-                "status": "rejected" if page.error else "processed",
-                "reason": page.error,
+                "status": "rejected" if error else "processed",
+                "reason": error,
                 "batch_id": self.summary.batch_id,
             }
-        if page.error:
+        if error:
             self.summary.files_rejected += 1
-            self.summary.errors.append(f"{page.origin}: {page.error}")
-            self.log.warning("file rejected", file=page.origin, reason=page.error)
+            self.summary.errors.append(mask_text(f"{page.origin}: {error}"))
+            self.log.warning("file rejected", file=page.origin, reason=error)
             return
         if page.cursor is not None:
             self.summary.cursor_after = page.cursor
@@ -276,7 +281,7 @@ class _BatchLoader:
             + named
             + ": "
             + found["message"]
-        )
+        ).map(mask_text)
         return found
 
     def _log_quarantined(
@@ -428,6 +433,7 @@ def collect_source(
         file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
     except Exception as exc:
         message = str(exc) if str(exc).startswith("source ") else f"source {spec.id}: {exc}"
+        message = mask_text(message)
         _fail_batch(engine, summary.batch_id, message)
         summary.status = "failed"
         batch_log.error("source failed", reason=message)

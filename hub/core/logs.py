@@ -7,7 +7,9 @@ format and log collectors read) and written into the message itself
 Airflow: its task log keeps a stdlib record's message but drops its ``extra`` attributes.
 
 Nothing leaves the platform with a resident ID number: the message and every field are masked
-when the record is made (``hub.collect.validate.mask_id_number``), whichever handler writes it.
+when the record is made, by the one rule of ``hub.core.privacy``, whichever handler writes it.
+A module that logs through a plain stdlib logger takes ``masked_logger(__name__)``: the same
+masking, the stdlib's call style and message unchanged.
 
 ``configure`` sets up the CLI's output on stderr: one human-readable line per record, or with
 ``HUB_LOG_FORMAT=json`` one JSON object per line (``time``, ``level``, ``logger``, ``message`` and
@@ -24,23 +26,14 @@ import sys
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
-from hub.core.privacy import mask_id_number
+from hub.core.privacy import mask_text
 
-# Any 17 digits and a digit or X standing alone: masking a number that only looks like an ID
-# costs a log reader nothing, logging a real one is a breach (the check character is not asked:
-# a quarantined ID number is precisely one whose check character is wrong).
-_ID_SHAPED = re.compile(r"(?<![0-9A-Za-z])\d{17}[0-9Xx](?![0-9A-Za-z])")
 _STANDARD = frozenset(vars(logging.makeLogRecord({}))) | {"message", "asctime", "taskName"}
 _BARE = "hub_message"
 _OUR_HANDLER = "_hub_handler"
 _LOGGER_KWARGS = frozenset({"exc_info", "stack_info", "stacklevel", "extra"})
 PACKAGES = ("hub", "connectors", "quality", "sandbox")
 """The project's loggers, which ``-vv`` turns to debug (the rest of the world stays at info)."""
-
-
-def mask_text(text: str) -> str:
-    """``text`` with every token shaped like a resident ID number masked."""
-    return _ID_SHAPED.sub(lambda m: mask_id_number(m.group()), text)
 
 
 def _masked(value: Any) -> Any:
@@ -82,7 +75,39 @@ class ContextLogger(logging.LoggerAdapter):
 
 def get_logger(name: str, **fields: Any) -> ContextLogger:
     """The logger ``name`` as a ``ContextLogger``, bound to ``fields``."""
-    return ContextLogger(logging.getLogger(name), fields)
+    return ContextLogger(masked_logger(name), fields)
+
+
+class MaskingFilter(logging.Filter):
+    """Masks a record's message and fields in place, by the privacy rule, when it is logged."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Mask ``record`` (the message formatted first, its arguments then dropped); keep it.
+
+        An exception's text is formatted and masked here too: every stdlib formatter (Airflow's
+        task log's included) prints a record's ``exc_text`` when it has one.
+        """
+        record.msg = mask_text(record.getMessage())
+        record.args = None
+        for name, value in record_fields(record).items():
+            setattr(record, name, _masked(value))
+        if record.exc_info and not record.exc_text:
+            record.exc_text = mask_text(_EXCEPTIONS.formatException(record.exc_info))
+        if record.stack_info:
+            record.stack_info = mask_text(record.stack_info)
+        return True
+
+
+_MASKING = MaskingFilter()
+_EXCEPTIONS = logging.Formatter()
+
+
+def masked_logger(name: str) -> logging.Logger:
+    """The stdlib logger ``name``, every record of which is masked before any handler sees it."""
+    logger = logging.getLogger(name)
+    if _MASKING not in logger.filters:
+        logger.addFilter(_MASKING)
+    return logger
 
 
 def record_fields(record: logging.LogRecord) -> dict[str, Any]:

@@ -15,7 +15,6 @@ array of working days, so a column of a million date pairs costs two array look-
 
 from __future__ import annotations
 
-import logging
 import threading
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -28,9 +27,10 @@ import pandas as pd
 import yaml
 
 from hub.core.errors import ConfigurationError
+from hub.core.logs import masked_logger
 from hub.core.settings import MAPPINGS_DIR
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 CALENDAR_DIR = MAPPINGS_DIR / "calendar"
 _SPAN = (1990, 2100)

@@ -32,6 +32,7 @@ from connectors.http_session import GaveUpError
 from connectors.targets import PushAnswer, PushClient, PushRejectedError
 from hub.core import clock
 from hub.core.logs import get_logger
+from hub.core.privacy import mask_text
 from hub.core.targets import Target, push_targets
 from hub.fanout.claims import Claimed, Failure, RetrySchedule, claim, record_outcomes, release
 from hub.fanout.messages import build_message
@@ -169,6 +170,7 @@ class _TargetWorkers:
             raise
 
     def _batch_failed(self, batch: list[Claimed], error: str) -> None:
+        error = mask_text(error)  # the receiver's words: stored, shown in hub status, in XCom
         failures = [Failure(c.outbox_id, c.attempts, error) for c in batch]
         dead = self._record({}, failures)
         self.stop.set()
@@ -195,7 +197,7 @@ class _TargetWorkers:
                 duplicates += key in answer.duplicates
             else:
                 reason = answer.rejected.get(key, "the receiver did not acknowledge it")
-                error = f"{self.target.id}: rejected {key}: {reason}"
+                error = mask_text(f"{self.target.id}: rejected {key}: {reason}")
                 failures.append(Failure(claimed.outbox_id, claimed.attempts, error))
         dead = self._record(receipts, failures)
         with self.lock:

@@ -3,7 +3,8 @@
 Every record of the subject (all three kinds), each with its status on the platform, in Credit
 China and in GSXT, its publicity period, the repair facts seen, the status changes made, the
 open findings, and what is still pending where (the lagging system, downstream targets that have
-not acknowledged a change). Natural persons' ID numbers are masked in everything returned.
+not acknowledged a change). Everything returned goes through the privacy policy
+(``hub.core.privacy``): a natural person's ID number is masked wherever it stands.
 """
 
 from __future__ import annotations
@@ -14,7 +15,7 @@ from typing import Any
 import sqlalchemy as sa
 
 from hub.core.model import RecordKind
-from hub.core.privacy import mask_id_number
+from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document, mask_id_number, mask_subject_id
 from hub.core.text import identifier
 from hub.reconcile.compare import FINDING_CLASSES, SYSTEM_NAMES
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
@@ -150,9 +151,13 @@ def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
             record["open_findings"] = _open_findings(connection, key)
             record["pending"] = _pending(record, record["status_changes"], record["open_findings"])
             records.append(record)
-    return {
-        "subject": mask_id_number(subject) if by_id_number else subject,
+    # The credit code of the records found stands; an unknown subject may be an ID number.
+    shown = subject if records else mask_subject_id(subject)
+    shown = mask_id_number(subject) if by_id_number else shown
+    case = {
+        "subject": shown,
         "subject_name": records[0]["subject_name"] if records else None,
         "records": records,
         "pending": [p for r in records for p in r["pending"]],
     }
+    return mask_document(case, keep={*MACHINE_IDENTIFIERS, "subject"})

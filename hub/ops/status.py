@@ -33,6 +33,7 @@ from hub.collect.status import (
     source_statuses,
     unregistered_departments,
 )
+from hub.core.privacy import mask_document
 from hub.core.settings import settings
 from hub.core.workdays import calendar
 from hub.fanout.status import TargetStatus, target_problems, target_statuses
@@ -272,5 +273,9 @@ def _plain(value: Any) -> Any:
 
 
 def as_json(status: PlatformStatus) -> str:
-    """``status`` as a JSON document; instants in the platform's time zone, ISO 8601."""
-    return json.dumps(asdict(status), default=_plain, ensure_ascii=False, indent=2)
+    """``status`` as a JSON document; instants in the platform's time zone, ISO 8601.
+
+    Errors quote what sources and receivers said: the document goes through the privacy policy.
+    """
+    document = mask_document(asdict(status))
+    return json.dumps(document, default=_plain, ensure_ascii=False, indent=2)

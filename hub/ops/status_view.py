@@ -8,6 +8,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from hub.core.privacy import mask_document
 from hub.core.settings import settings
 from hub.ops.status import PlatformStatus, as_json
 
@@ -213,9 +214,13 @@ def dags_table(status: PlatformStatus) -> Table:
 
 
 def show_status(status: PlatformStatus, console: Console, json_output: bool = False) -> None:
-    """Print ``status``: tables and the problems, or one JSON document."""
+    """Print ``status``: tables and the problems, or one JSON document.
+
+    Masked by the privacy policy before anything is drawn: a cut cell must not show half a number.
+    """
+    status = mask_document(status)
     if json_output:
-        print(as_json(status))
+        console.out(as_json(status))
         return
     console.print(
         f"platform database {status.database}, migration {status.schema_revision or 'none'}"

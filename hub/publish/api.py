@@ -26,10 +26,12 @@ from typing import Annotated, Any
 
 import sqlalchemy as sa
 from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
+from fastapi.exception_handlers import http_exception_handler
 from fastapi.responses import FileResponse, JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from hub.core import clock
+from hub.core.privacy import mask_document, mask_text
 from hub.publish.config import publish_settings
 from hub.publish.encode import FORMATS, MEDIA_TYPES
 from hub.publish.pulls import Pull, record_pull
@@ -194,7 +196,7 @@ def list_deltas(
         raise HTTPException(403, f"this token is {site}'s; it may not list {site_id}'s files")
     with resources.engine.connect() as connection:
         deltas = _listing(request, connection, site, since, limit)
-    return {"site": site, "since": since, "deltas": deltas}
+    return mask_document({"site": site, "since": since, "deltas": deltas}, keep={"sha256"})
 
 
 @router.get("/files/{file_ref}", name="download_file")
@@ -232,6 +234,12 @@ def download_file(request: Request, file_ref: str, site: Site) -> FileResponse:
     return FileResponse(path, media_type=media_type, headers=headers, filename=row.name)
 
 
+async def _masked_error(request: Request, exc: HTTPException) -> Response:
+    """An error answer by the privacy policy: its detail may quote what the client sent."""
+    masked = HTTPException(exc.status_code, mask_text(str(exc.detail)), exc.headers)
+    return await http_exception_handler(request, masked)
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     yield
@@ -254,5 +262,6 @@ def create_app(engine: sa.Engine | None = None, delta_dir: Path | None = None) -
     )
     app.state.resources = _Resources(engine, delta_dir)
     _guard_and_record(app)
+    app.add_exception_handler(HTTPException, _masked_error)
     app.include_router(router)
     return app

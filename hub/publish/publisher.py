@@ -24,6 +24,7 @@ import sqlalchemy as sa
 
 from hub.core import clock
 from hub.core.logs import get_logger
+from hub.core.privacy import MACHINE_IDENTIFIERS, mask_table
 from hub.core.settings import settings
 from hub.core.targets import Target, all_targets
 from hub.publish.config import PublishSettings, publish_settings
@@ -35,7 +36,6 @@ from hub.publish.encode import (
     manifest_bytes,
     parquet_bytes,
 )
-from hub.publish.masking import mask_id_numbers
 from hub.publish.ranges import DayRange, days_to_publish, fix_day_range
 from hub.store.publish_schema import delta_file, delta_manifest
 
@@ -171,6 +171,18 @@ def _encode(
     return [*data, EncodedFile("manifest", names["manifest"], manifest)], len(table)
 
 
+def _masked(rows: pa.Table, plan: _Plan, day: date) -> pa.Table:
+    """``rows`` by the privacy policy (``hub.core.privacy``): the last guard before the files.
+
+    ``status_change`` holds a natural person's ID number masked already, but free text (a reason,
+    a name typed into the wrong field) may carry one; a legal person's credit code stands.
+    """
+    masked = mask_table(rows, keep=MACHINE_IDENTIFIERS, credit_codes=("subject_id",))
+    if masked is not rows:
+        log.warning("ID numbers masked in a delta set", site=plan.site.id, day=day.isoformat())
+    return masked
+
+
 def _write(folder: Path, encoded: EncodedFile) -> bool:
     """Write ``encoded`` atomically unless the same bytes are there; whether it wrote."""
     path = folder / encoded.name
@@ -243,10 +255,7 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
     for plan in plans:
         if plan.expired:
             continue
-        rows = mask_id_numbers(
-            rows_for_site(changes, plan.site, plan.watermark_from),
-            f"site {plan.site.id}, day {day.day}",
-        )
+        rows = _masked(rows_for_site(changes, plan.site, plan.watermark_from), plan, day.day)
         files, count = _encode(plan, day.day, rows, timezone)
         if plan.manifest_id is not None:
             _check_same(plan, day.day, files)

@@ -5,7 +5,8 @@ appends one row to ``status_change`` in the caller's transaction. That log is wh
 platform: the fan-out delivers it to the targets that take pushes (one ``outbox`` row per change and
 push target, written in the same transaction), and the delta files carry it to the sites that
 pull. Each row keeps a snapshot of what a downstream site needs to find the record
-(document number, subject, deciding authority), with a natural person's ID number already masked.
+(document number, subject, deciding authority), with a natural person's ID number already masked
+(``hub.core.privacy.masked_id_sql``).
 
 Everything is set-based: the changes are staged in a temporary table and applied with a handful
 of statements, whatever their number. A change to the status a record already has is skipped, so
@@ -21,14 +22,13 @@ import sqlalchemy as sa
 
 from hub.core import clock
 from hub.core.model import RecordKind, RecordStatus
+from hub.core.privacy import masked_id_sql
 from hub.reconcile.outbox import enqueue_changes
 from hub.store.bulk import insert_frame
 from hub.store.schema import RECORD_TABLES, RecordKey, status_change
 
 CHANGE_COLUMNS = ("record_key", "kind", "new_status", "reason", "decided_by", "effective_date")
 """The columns ``apply_status_changes`` expects, one row per record."""
-
-_STARS = "*" * 32
 
 
 @dataclass(frozen=True)
@@ -53,21 +53,6 @@ def _check(changes: pd.DataFrame) -> None:
     kinds = set(changes["kind"]) - set(RecordKind)
     if kinds:
         raise ValueError(f"unknown record kind {sorted(kinds)}")
-
-
-def masked_id_sql(column: sa.ColumnElement) -> sa.ColumnElement:
-    """SQL for ``hub.collect.validate.mask_id_number``: first 6 and last 4 characters kept."""
-    length = sa.func.length(column)
-    text = sa.String()
-    return sa.case(
-        (
-            length > 10,
-            sa.func.substr(column, 1, 6, type_=text)
-            + sa.func.substr(_STARS, 1, length - 10, type_=text)
-            + sa.func.substr(column, length - 3, type_=text),
-        ),
-        else_=sa.func.substr(_STARS, 1, length, type_=text),
-    )
 
 
 def change_staging(connection: sa.Connection) -> sa.Table:

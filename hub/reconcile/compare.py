@@ -24,8 +24,9 @@ from datetime import date, datetime, time
 import sqlalchemy as sa
 
 from hub.core.model import RecordKind, RecordStatus
+from hub.core.privacy import masked_id_sql
 from hub.core.settings import settings
-from hub.reconcile.changes import analyze, change_staging, masked_id_sql
+from hub.reconcile.changes import analyze, change_staging
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.reconcile_schema import (
     reconcile_pending,

@@ -15,7 +15,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from connectors.repair_systems import FACT_COLUMNS
 from hub.core import clock
 from hub.core.model import RecordKind, RecordStatus
-from hub.reconcile.changes import masked_id_sql
+from hub.core.privacy import masked_id_sql
 from hub.store.bulk import insert_frame
 from hub.store.reconcile_schema import reconcile_pending, repair_fact, system_status
 from hub.store.schema import RECORD_TABLES

@@ -8,7 +8,7 @@ import pandas as pd
 import sqlalchemy as sa
 
 from hub.core.model import RecordKind, RecordStatus
-from hub.reconcile.changes import masked_id_sql
+from hub.core.privacy import masked_id_sql
 from hub.store.schema import RECORD_TABLES
 
 REMINDER_COLUMNS = (

@@ -19,6 +19,7 @@ import sqlalchemy as sa
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
+from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document
 from hub.core.workdays import calendar
 from hub.reconcile.compare import FINDING_CLASSES
 from hub.reconcile.reminders import reminders
@@ -117,7 +118,12 @@ def build_report(connection: sa.Connection, day: date, reminder_days: int) -> Re
 
 
 def write_report(report: ReconcileReport, directory: Path) -> dict[str, Path]:
-    """Write the HTML, XLSX and JSON files of ``report`` into ``directory``; return their paths."""
+    """Write the HTML, XLSX and JSON files of ``report`` into ``directory``; return their paths.
+
+    Every section is masked by the privacy policy first: a subject id stands only as a valid
+    credit code, and an ID number in a name, a document number or a finding's detail is masked.
+    """
+    report = mask_document(report, keep=MACHINE_IDENTIFIERS, credit_codes={"subject_id"})
     directory.mkdir(parents=True, exist_ok=True)
     stem = f"reconcile_{report.day.isoformat()}"
     paths = {

@@ -14,7 +14,6 @@ Rerunning a day finds the same state and changes nothing.
 from __future__ import annotations
 
 import json
-import logging
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -26,7 +25,9 @@ import sqlalchemy as sa
 
 from connectors.repair_systems import FACT_COLUMNS
 from hub.core import clock
+from hub.core.logs import masked_logger
 from hub.core.model import RecordKind
+from hub.core.privacy import mask_document, mask_text
 from hub.reconcile.changes import apply_staged_changes
 from hub.reconcile.compare import Comparison, compare
 from hub.reconcile.findings import record_findings
@@ -46,7 +47,7 @@ from hub.store.reconcile_schema import (
 )
 from hub.store.schema import PUBLICITY_COLUMNS, RECORD_TABLES, status_change
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 _PUBLICITY_INPUTS = (
     "record_key",
@@ -85,10 +86,10 @@ class ReconcileSummary:
     seconds: dict[str, float] = field(default_factory=dict)
 
     def as_dict(self) -> dict:
-        """Plain JSON-ready figures."""
+        """Plain JSON-ready figures (for XCom and the run's row), by the privacy policy."""
         figures = asdict(self)
         figures["day"] = self.day.isoformat()
-        return figures
+        return mask_document(figures)
 
 
 class _Stopwatch:
@@ -135,7 +136,7 @@ def _fetch(engine: sa.Engine, systems: RepairSystems, summary: ReconcileSummary)
         except Exception as exc:  # one system down must not stop the other
             message = f"repair feed {system}: {exc}"
             log.error("reconcile run=%s %s", summary.run_id, message)
-            summary.errors.append(message)
+            summary.errors.append(mask_text(message))
 
 
 def _save_cursor(connection: sa.Connection, system: str, cursor: str, run_id: int) -> None:
@@ -251,9 +252,9 @@ def _push(
         try:
             outcome = systems.push(str(target), batch)
         except Exception as exc:  # the push is retried on the next run
-            summary.errors.append(f"push to {target}: {exc}")
+            summary.errors.append(mask_text(f"push to {target}: {exc}"))
             continue
-        rejected = dict(outcome.rejected)
+        rejected = {external_id: mask_text(why) for external_id, why in outcome.rejected}
         summary.pushed[str(target)] = outcome.accepted
         summary.push_rejected += [f"{target} {k}: {v}" for k, v in rejected.items()]
         recorded.append(
@@ -344,7 +345,7 @@ def reconcile_day(
         log.info("reconcile run=%s day=%s seconds=%s", summary.run_id, day, summary.seconds)
     except Exception as exc:
         summary.status = "failed"
-        summary.errors.append(str(exc))
+        summary.errors.append(mask_text(str(exc)))
         with engine.begin() as connection:
             _close_run(connection, summary)
         raise

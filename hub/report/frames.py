@@ -8,16 +8,16 @@ the canonical tables). Each source's rows are mapped together, a column at a tim
 from __future__ import annotations
 
 import json
-import logging
 
 import pandas as pd
 import sqlalchemy as sa
 
 from hub.collect.mapping import map_page
 from hub.collect.sources import all_sources
+from hub.core.logs import masked_logger
 from hub.core.model import RecordKind
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 
 def read_raw(connection: sa.Connection, statement: sa.Select) -> pd.DataFrame:

@@ -8,7 +8,6 @@ report is written even when GE fails; a report finds the Data Docs of its folder
 
 from __future__ import annotations
 
-import logging
 from dataclasses import dataclass
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -18,6 +17,7 @@ import sqlalchemy as sa
 
 from hub.core import clock
 from hub.core.departments import departments
+from hub.core.logs import masked_logger
 from hub.core.settings import settings
 from hub.core.workdays import WorkCalendar, calendar
 from hub.report.frames import read_raw, remap
@@ -28,12 +28,12 @@ from hub.store.schema import raw_record
 from quality.checkpoint_results import CheckpointOutcome, load_outcomes
 from quality.config import QualitySettings, quality_settings, suite_parameters
 from quality.periods import Period
-from quality.report.data import QualityReport
+from quality.report.data import QualityReport, masked
 from quality.report.html import render_html
 from quality.report.machine import write_json
 from quality.report.xlsx import write_xlsx
 
-log = logging.getLogger(__name__)
+log = masked_logger(__name__)
 
 DATA_DOCS = "data_docs"
 
@@ -151,7 +151,7 @@ def assemble(
     unregistered = unregistered_departments(current.departments)
     if unregistered:
         warnings.append(unregistered)
-    return QualityReport(
+    report = QualityReport(
         period=period,
         previous=period.previous(),
         generated_at=clock.now(),
@@ -163,3 +163,4 @@ def assemble(
         allow_listed=allow_listed_codes(connection, period, timezone),
         warnings=warnings,
     )
+    return masked(report)  # the CLI prints from it too

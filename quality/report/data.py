@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pandas as pd
 
+from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document
 from quality.config import QualitySettings
 from quality.periods import Period
 
@@ -48,3 +49,15 @@ class QualityReport:
         names = list(self.departments["department"])
         extra = set(self.broken["department"]) | set(self.late["department"])
         return names + sorted(extra - set(names))
+
+
+def masked(report: QualityReport) -> QualityReport:
+    """``report`` with every section by the privacy policy (``hub.core.privacy``).
+
+    Every writer masks the report it is handed, so no section can be forgotten: a subject id
+    stands only as a valid credit code, an allow-listed credit code stands as it is, and any ID
+    number anywhere else (a name, a document number, a quarantine message) is masked.
+    """
+    return mask_document(
+        report, keep={*MACHINE_IDENTIFIERS, "credit_code"}, credit_codes={"subject_id"}
+    )

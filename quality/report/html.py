@@ -11,7 +11,7 @@ import pandas as pd
 
 from hub.core.settings import settings
 from quality.report import charts
-from quality.report.data import QualityReport
+from quality.report.data import QualityReport, masked
 from quality.report.labels import KINDS, rule_label
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
@@ -186,7 +186,8 @@ def _department_views(report: QualityReport) -> list[dict[str, Any]]:
 
 
 def render_html(report: QualityReport) -> str:
-    """The report page."""
+    """The report page (masked by the privacy policy)."""
+    report = masked(report)
     environment = jinja2.Environment(
         loader=jinja2.FileSystemLoader(TEMPLATES),
         autoescape=True,

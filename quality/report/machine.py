@@ -9,7 +9,7 @@ from typing import Any
 
 import pandas as pd
 
-from quality.report.data import QualityReport
+from quality.report.data import QualityReport, masked
 
 
 def _plain(value: Any) -> Any:
@@ -29,7 +29,8 @@ def _rows(frame: pd.DataFrame) -> list[dict[str, Any]]:
 
 
 def report_document(report: QualityReport) -> dict[str, Any]:
-    """The report as a JSON-ready dict."""
+    """The report as a JSON-ready dict (masked by the privacy policy)."""
+    report = masked(report)
     settings = report.settings
     by_rule: dict[str, dict[str, int]] = {}
     for row in report.by_rule.itertuples(index=False):

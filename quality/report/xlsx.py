@@ -12,7 +12,7 @@ from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
-from quality.report.data import QualityReport
+from quality.report.data import QualityReport, masked
 from quality.report.labels import FIGURES, rule_label
 
 SUMMARY_COLUMNS = [
@@ -174,7 +174,8 @@ def sheet_name(name: str, taken: set[str]) -> str:
 
 
 def write_xlsx(report: QualityReport, path: Path) -> None:
-    """Write the workbook to ``path``."""
+    """Write the workbook to ``path`` (masked by the privacy policy)."""
+    report = masked(report)
     book = Workbook()
     _summary(book, report)
     _rules(book, report)

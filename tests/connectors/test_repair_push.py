@@ -28,6 +28,7 @@ from sandbox.repair_scenario import RecordRef, decide, delivered_records
 from sandbox.repair_store import SHANGHAI
 from sandbox.repair_systems import RepairSystemsHandle, serve_repair_systems
 from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.core.privacy_cases import CASES, PLANTED, assert_masked
 
 pytestmark = pytest.mark.integration
 
@@ -331,3 +332,25 @@ def test_times_are_written_as_beijing_time_in_the_receivers_format(fake_api: Fak
     assert push_repairs(quick("gsxt"), facts, connection).accepted == 2
     [seen] = fake_api.requests_to("/openapi/repair/sync")
     assert [i["repairDate"] for i in seen.json()["items"]] == ["20261106", "20261105"]
+
+
+def test_every_case_in_a_pushed_fact_reaches_the_receiver_masked(fake_api: FakeApi) -> None:
+    @fake_api.route("/openapi/repair/sync")
+    def sync(seen: Seen) -> Answer:
+        items = seen.json()["items"]
+        return Answer(body={"result": [{"reqId": i["reqId"], "code": "0"} for i in items]})
+
+    facts = cc_facts(len(CASES))
+    facts["subject_name"] = [f"{c.label}{c.text}" for c in CASES]
+    facts["document_no"] = [f"文号{c.text}" for c in CASES]
+    facts["authority_name"] = PLANTED
+    facts.loc[0, ["credit_code", "id_number"]] = [None, "33010619850312421X"]
+    connection = Connection("gsxt_repair", password="t", extra={"base_url": fake_api.url})
+    assert push_repairs(quick("gsxt"), facts, connection).accepted == len(CASES)
+
+    [seen] = fake_api.requests_to("/openapi/repair/sync")
+    assert_masked(seen.body.decode())
+    assert "33010619850312421X" not in seen.body.decode()
+    assert "330106********421X" in seen.body.decode()
+    assert "91330106MA2H0Y7K5A" in seen.body.decode()  # a credit code stands
+    assert [i["srcRepairId"] for i in seen.json()["items"]] == list(facts["external_id"])

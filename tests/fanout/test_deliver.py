@@ -6,21 +6,29 @@ whatever failed on the way; a message sent twice must have been kept once.
 
 from __future__ import annotations
 
+import json
 import multiprocessing
 import signal
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict
 from datetime import timedelta
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
+from connectors.connections import Connection
+from hub.core.targets import all_targets
 from hub.fanout.deliver import DeliveryRun, deliver, utc_now
 from hub.store.db import make_engine
 from hub.store.outbox_schema import outbox
 from hub.store.schema import status_change
 from sandbox.receivers import ReceiversHandle
+from tests.core.planted import plant
+from tests.core.privacy_cases import CASES, PLANTED, PLANTED_MASKED, assert_masked
 from tests.fanout.conftest import (
     FAST_HTTP,
     GOV,
@@ -34,6 +42,7 @@ from tests.fanout.conftest import (
 )
 
 pytestmark = pytest.mark.integration
+HANGZHOU = "330106"  # a county of a city whose site takes pushes
 
 
 def _later(hours: float) -> object:
@@ -260,3 +269,72 @@ def test_a_run_killed_mid_batch_loses_nothing_and_duplicates_nothing(
     assert {key for key, n in copies.items() if n > 1} == taken_not_recorded
     assert max(copies.values()) == 2
     assert sum(t.duplicates for t in rerun.targets.values()) == len(taken_not_recorded)
+
+
+def test_every_privacy_case_reaches_the_receivers_masked_and_the_keys_whole(
+    platform_engine: sa.Engine, receivers: ReceiversHandle
+) -> None:
+    planted = plant(platform_engine, HANGZHOU)
+
+    run = deliver(platform_engine)
+
+    assert run.problems == []
+    with receivers.lock:
+        bodies = {t: list(r.bodies) for t, r in receivers.receivers.items()}
+        taken = {t: dict(r.messages) for t, r in receivers.receivers.items()}
+    for target in ("hangzhou", GOV):
+        assert {m["record_key"] for m in taken[target].values()} == set(planted.record_keys)
+        assert_masked(b"\n".join(bodies[target]))
+        for case in CASES:
+            [message] = [
+                m for m in taken[target].values() if m["subject_name"].startswith(case.label)
+            ]
+            assert message["subject_name"] == f"{case.label}{case.masked}"
+            assert message["reason"] == PLANTED_MASKED
+    everything = b"\n".join(b for found in bodies.values() for b in found).decode()
+    assert [n for n in planted.person_ids if n in everything] == []
+
+
+class _Quoting(BaseHTTPRequestHandler):
+    """A receiver that refuses every message, quoting the cases; or the batch, with ``status``."""
+
+    status = 200
+
+    def do_POST(self) -> None:
+        messages = json.loads(self.rfile.read(int(self.headers["Content-Length"])))["messages"]
+        refused = [{"idempotency_key": m["idempotency_key"], "error": PLANTED} for m in messages]
+        body = {"acknowledged": [], "rejected": refused} if self.status == 200 else PLANTED
+        data = json.dumps(body, ensure_ascii=False).encode()
+        self.send_response(self.status)
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: object) -> None:
+        """Quiet."""
+
+
+@pytest.mark.parametrize("status", [200, 400])
+def test_a_receivers_words_are_stored_and_reported_masked(
+    platform_engine: sa.Engine, status: int
+) -> None:
+    plant(platform_engine, HANGZHOU)
+    handler = type("Handler", (_Quoting,), {"status": status})
+    server = ThreadingHTTPServer(("127.0.0.1", 0), handler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    url = f"http://127.0.0.1:{server.server_port}"
+    connection = Connection("hangzhou", password="t", extra={"base_url": url, **FAST_HTTP})
+    try:
+        run = deliver(platform_engine, [all_targets()["hangzhou"]], resolve=lambda _: connection)
+    finally:
+        server.shutdown()
+        server.server_close()
+
+    errors = [r["last_error"] for r in _outbox(platform_engine) if r["last_error"]]
+    assert errors
+    assert_masked("\n".join(errors))
+    # What hub fanout prints and the DAG hands XCom.
+    assert_masked(json.dumps(asdict(run.targets["hangzhou"]), ensure_ascii=False) + str(errors))
+    if status != 200:  # the whole batch refused: delivery stopped, saying why
+        assert_masked("\n".join(run.problems))

@@ -2,33 +2,24 @@
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 
-from hub.fanout.messages import build_message, scrub_id_numbers
-from tests.fanout.conftest import unmasked_id_numbers
+from hub.fanout.messages import build_message
+from tests.core.privacy_cases import PLANTED, PLANTED_MASKED, RECORD_KEY_CASE, assert_masked
 
 PERSON = "330106198503124213"  # right check character, born 1985-03-12
+TEXT_FIELDS = ("reason", "decided_by", "subject_name", "document_no", "authority_name")
 
 
-def test_id_numbers_in_free_text_are_masked_and_nothing_else_is() -> None:
-    text = (
-        f"当事人{PERSON}；统一社会信用代码91330106MA2KXXXX1L；"
-        "案卷号33010619850312421X（校验位不对）；编号1330106198503124219X"
-    )
-    scrubbed = scrub_id_numbers(text)
-    assert scrubbed == text.replace(PERSON, "330106********4213")
-    assert unmasked_id_numbers(text.encode()) == [PERSON]
-    assert unmasked_id_numbers(scrubbed.encode()) == []
-
-
-def test_a_message_carries_the_snapshot_a_key_of_its_own_and_utc_times() -> None:
-    change = {
+def _change(**fields: object) -> dict:
+    return {
         "id": 41,
         "record_key": "a" * 32,
         "kind": "penalty",
         "previous_status": "published",
         "new_status": "repaired",
-        "reason": f"{PERSON}已完成整改",
+        "reason": "信用中国已修复",
         "decided_by": "credit_china",
         "effective_date": date(2026, 11, 19),
         "region_code": "330106",
@@ -39,7 +30,29 @@ def test_a_message_carries_the_snapshot_a_key_of_its_own_and_utc_times() -> None
         "decision_date": date(2026, 3, 2),
         "changed_at": datetime(2026, 11, 20, 2, 0),  # naive UTC, as SQLite hands it back
         "run_id": 7,
+        **fields,
     }
+
+
+def test_every_case_in_every_text_field_is_masked_by_the_policy_and_keys_stand() -> None:
+    change = _change(record_key=RECORD_KEY_CASE.text, **dict.fromkeys(TEXT_FIELDS, PLANTED))
+    message = build_message(change, "hangzhou")
+    assert {name: message[name] for name in TEXT_FIELDS} == dict.fromkeys(
+        TEXT_FIELDS, PLANTED_MASKED
+    )
+    assert message["record_key"] == RECORD_KEY_CASE.text
+    assert_masked(json.dumps(message, ensure_ascii=False))
+
+
+def test_a_legal_persons_credit_code_stands_and_a_stray_id_number_does_not() -> None:
+    assert build_message(_change(subject_id="91310110666007217T"), "x")["subject_id"] == (
+        "91310110666007217T"
+    )
+    assert build_message(_change(subject_id=PERSON), "x")["subject_id"] == "330106********4213"
+
+
+def test_a_message_carries_the_snapshot_a_key_of_its_own_and_utc_times() -> None:
+    change = _change(reason=f"{PERSON}已完成整改")
     message = build_message(change, "hangzhou")
     assert message["idempotency_key"].startswith("hangzhou:41:")
     assert build_message(dict(change), "hangzhou")["idempotency_key"] == message["idempotency_key"]

@@ -17,12 +17,13 @@ import sqlalchemy as sa
 
 from connectors.http_session import HttpPolicy, build_session, send_request
 from hub.collect.run import CollectError, collect_source
-from hub.core.logs import configure, get_logger
+from hub.core.logs import configure, get_logger, masked_logger
 from hub.store.db import make_engine, upgrade
 from hub.store.schema import ingest_batch, quarantine
 from sandbox.config import SandboxConfig
 from sandbox.deliver import deliver, init_sandbox, read_truth
 from tests.conftest import sandbox_in_environment
+from tests.core.privacy_cases import PLANTED, PLANTED_MASKED, assert_masked, leaked
 
 pytestmark = pytest.mark.integration
 
@@ -205,3 +206,34 @@ def test_http_retries_name_the_source_and_the_page(caplog: pytest.LogCaptureFixt
     assert [(r.source, r.url, r.retry) for r in caplog.records] == [
         ("zj_scjg_penalty_api", f"{url}?page=3", n) for n in (1, 2)
     ]
+
+
+def test_every_privacy_case_is_masked_in_every_log_line_and_format(
+    restored_logging: None, caplog: pytest.LogCaptureFixture
+) -> None:
+    text, as_json = io.StringIO(), io.StringIO()
+    with caplog.at_level(logging.INFO):
+        for log_format, out in (("text", text), ("json", as_json)):
+            configure(verbosity=1, log_format=log_format, stream=out)
+            get_logger("hub.test", source=PLANTED).warning("reason %s", PLANTED, detail=PLANTED)
+            plain = masked_logger("connectors.test")
+            plain.warning("row %s", PLANTED, extra={"row": PLANTED})
+            try:
+                raise ValueError(PLANTED)
+            except ValueError:
+                plain.exception("failed")
+
+    for out in (text.getvalue(), as_json.getvalue()):
+        assert_masked(out)
+    lines = [json.loads(line) for line in as_json.getvalue().splitlines()]
+    assert [line["message"] for line in lines] == [
+        f"reason {PLANTED_MASKED}",
+        f"row {PLANTED_MASKED}",
+        "failed",
+    ]
+    assert (lines[0]["detail"], lines[1]["row"]) == (PLANTED_MASKED, PLANTED_MASKED)
+    assert PLANTED_MASKED in lines[2]["exception"]
+    assert_masked(caplog.text)  # what any other handler (Airflow's task log) is handed
+    # Every text a record carries (the live exception object aside, whose text is masked above).
+    texts = [{k: v for k, v in vars(r).items() if k != "exc_info"} for r in caplog.records]
+    assert [leaked(str(text)) for text in texts] == [[]] * 6

@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import json
+from dataclasses import dataclass
 from datetime import date
 
 import pandas as pd
 import pytest
 import sqlalchemy as sa
+from typer.testing import CliRunner
 
+from hub.cli.main import app
+from hub.core.settings import settings
 from hub.ops.case import case_of
 from hub.reconcile.reminders import reminders
 from hub.reconcile.run import reconcile_day
-from hub.store.reconcile_schema import reconcile_finding, repair_fact, repair_push
+from hub.store.reconcile_schema import reconcile_finding, reconcile_run, repair_fact, repair_push
 from hub.store.schema import RECORD_TABLES, status_change
-from tests.reconcile.conftest import AT, DAY, ENVIRONMENT, MARKET, RECORDS, Systems
+from tests.core.privacy_cases import CASES, PLANTED, assert_masked, leaked
+from tests.reconcile.conftest import AT, DAY, ENVIRONMENT, MARKET, RECORDS, Outcome, Systems
 
 
 def _findings(engine: sa.Engine) -> pd.DataFrame:
@@ -182,8 +188,9 @@ def test_the_one_thing_view_shows_a_case_in_every_system_and_what_is_pending(
     ]
     assert person["subject"] == "330106********421X"
     assert "33010619850312421X" not in str(person)
+    # Not a valid credit code and ID-shaped (17 digits and X): the privacy policy masks it.
     assert nobody == {
-        "subject": "91330000000000000X",
+        "subject": "913300********000X",
         "subject_name": None,
         "records": [],
         "pending": [],
@@ -205,13 +212,6 @@ def test_subjects_about_to_become_eligible_are_listed_for_a_reminder(platform, s
 
 @pytest.mark.integration
 def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monkeypatch) -> None:
-    import json
-
-    from typer.testing import CliRunner
-
-    from hub.cli.main import app
-    from hub.core.settings import settings
-
     reconcile_day(DAY, engine=platform, systems=systems)
     monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
     settings.cache_clear()
@@ -227,7 +227,7 @@ def test_hub_case_prints_the_case_as_json(platform, systems, platform_url, monke
     assert [r["status"] for r in shown["records"]] == ["repaired"]
     assert "33010619850312421X" not in result.output
     assert missing.exit_code == 1
-    assert "no record of 91330000000000000X" in missing.output
+    assert "no record of 913300********000X" in missing.output
 
 
 @pytest.mark.integration
@@ -284,3 +284,102 @@ def test_a_push_that_failed_is_tried_again_on_the_next_run(platform, systems) ->
     assert first.status == "partial" and second.status == "succeeded"
     assert [p["document_no"] for p in systems.pushed["credit_china"]] == ["文号〔2026〕1号"]
     assert second.pushed == {"credit_china": 1}
+
+
+@pytest.mark.integration
+def test_the_case_view_masks_every_case_in_what_it_returns_and_prints(
+    platform, systems, platform_url, monkeypatch
+) -> None:
+    reconcile_day(DAY, engine=platform, systems=systems)
+    person = RECORDS["person"]
+    penalty = RECORD_TABLES["penalty"]
+    with platform.begin() as connection:
+        # Every field the case view shows of the person's record carries the cases.
+        connection.execute(
+            penalty.update()
+            .where(penalty.c.record_key == person["record_key"])
+            .values(
+                subject_name=f"{CASES[0].label}{CASES[0].text}",
+                document_no=f"文号{CASES[1].text}",
+                authority_name=f"{CASES[2].label}{CASES[2].text}",
+                source_department=f"{CASES[3].label}{CASES[3].text}",
+            )
+        )
+        connection.execute(status_change.update().values(reason=PLANTED))
+        connection.execute(reconcile_finding.update().values(detail=PLANTED))
+        connection.execute(
+            reconcile_finding.insert().values(
+                finding_key=f"privacy:{person['record_key']}",
+                finding_class="repaired_in_one_system",
+                record_key=person["record_key"],
+                kind="penalty",
+                document_no="文号",
+                subject_name="张伟",
+                responsible=f"{CASES[4].label}{CASES[4].text}",
+                detail=PLANTED,
+                first_seen=DAY,
+                last_seen=DAY,
+                run_id=1,
+            )
+        )
+        found = case_of(connection, person["id_number"])
+
+    assert found["records"][0]["record_key"] == person["record_key"]
+    shown = json.dumps(found, ensure_ascii=False)
+    assert_masked(shown)
+    assert person["id_number"] not in shown
+
+    monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
+    settings.cache_clear()
+    try:
+        runner = CliRunner()
+        as_json = runner.invoke(app, ["case", person["id_number"], "--json"])
+        as_text = runner.invoke(app, ["case", person["id_number"]], env={"COLUMNS": "400"})
+        unknown = [runner.invoke(app, ["case", case.text]) for case in CASES]
+        company = runner.invoke(app, ["case", "123300004700519006"])  # valid, all digits
+    finally:
+        settings.cache_clear()
+    assert as_json.exit_code == 0, as_json.output
+    assert_masked(as_json.stdout)
+    assert as_text.exit_code == 0, as_text.output
+    assert leaked(as_text.stdout) == []
+    assert person["id_number"] not in as_json.stdout + as_text.stdout
+    assert f"{CASES[0].label}{CASES[0].masked}" in as_text.stdout
+    assert f"文号{CASES[1].masked}" in as_text.stdout
+    # A subject not on the platform: the operator's own input comes back masked.
+    assert_masked("\n".join(result.stdout for result in unknown))
+    assert "no record of 123300004700519006 on the platform" in company.stdout
+
+
+@dataclass
+class _Quoting(Systems):
+    """A feed fails quoting the cases; pushes are refused for a reason quoting them."""
+
+    failing: str = "gsxt"
+
+    def fetch(self, system: str, since: str | None):
+        if system == self.failing:
+            raise RuntimeError(f"{system} answered 500: {PLANTED}")
+        yield from super().fetch(system, since)
+
+    def push(self, system: str, facts: pd.DataFrame) -> Outcome:
+        return Outcome(0, [(i, f"refused: {PLANTED}") for i in facts["external_id"]])
+
+
+@pytest.mark.integration
+def test_what_a_run_hands_on_and_stores_is_masked(platform) -> None:
+    quoting = _Quoting(failing="credit_china")
+    quoting.decide("gsxt", RECORDS["gsxt_only"], "repaired", AT)
+
+    summary = reconcile_day(DAY, engine=platform, systems=quoting)
+
+    assert (summary.status, len(summary.errors), len(summary.push_rejected)) == ("partial", 1, 1)
+    assert_masked(json.dumps(summary.as_dict(), ensure_ascii=False))  # what XCom carries
+    assert_masked(summary.errors[0])  # what the CLI prints
+    assert_masked(summary.push_rejected[0])
+    with platform.connect() as connection:
+        run = connection.execute(sa.select(reconcile_run)).one()
+        [error] = connection.scalars(sa.select(repair_push.c.error)).all()
+    assert_masked(run.error)
+    assert_masked(run.figures)
+    assert_masked(error)

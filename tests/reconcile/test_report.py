@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 
@@ -12,6 +14,9 @@ from openpyxl import load_workbook
 
 from hub.reconcile.report import build_report, write_report
 from hub.reconcile.run import reconcile_day
+from hub.store.reconcile_schema import reconcile_finding
+from hub.store.schema import RECORD_TABLES
+from tests.core.privacy_cases import CASES, PLANTED, PLANTED_MASKED, leaked
 from tests.quality.rendered import dump_dom
 from tests.reconcile.conftest import DAY, Systems
 
@@ -68,3 +73,51 @@ def test_a_reader_sees_the_report_in_a_browser(report_files) -> None:
     assert '<td>仅一个系统已修复</td><td class="n">2</td>' in text
     assert "杭州市市场监督管理局" in text  # whose move it is
     assert "33010619850312421X" not in text
+
+
+@pytest.mark.integration
+def test_every_section_is_masked_by_the_privacy_policy(
+    platform: sa.Engine, systems: Systems, tmp_path: Path
+) -> None:
+    reconcile_day(DAY, engine=platform, systems=systems)
+    with platform.begin() as connection:
+        findings = connection.scalars(sa.select(reconcile_finding.c.id)).all()
+        for finding_id, case in zip(findings, itertools.cycle(CASES), strict=False):
+            connection.execute(
+                reconcile_finding.update()
+                .where(reconcile_finding.c.id == finding_id)
+                .values(
+                    detail=PLANTED,
+                    responsible=f"{case.label}{case.text}",
+                    subject_name=f"{case.label}{case.text}",
+                    document_no=f"文号{case.text}",
+                )
+            )
+        for table in RECORD_TABLES.values():
+            keys = connection.scalars(sa.select(table.c.record_key)).all()
+            people = itertools.cycle([c for c in CASES if c.is_id])
+            for key, case in zip(keys, people, strict=False):
+                connection.execute(
+                    table.update()
+                    .where(table.c.record_key == key)
+                    .values(subject_name=f"{case.label}{case.text}", authority_name=PLANTED[:200])
+                )
+        report = build_report(connection, DAY, reminder_days=3650)
+    assert len(report.open_findings) and len(report.reminders)
+    report = replace(report, calendar_warning=PLANTED)
+
+    files = write_report(report, tmp_path)
+
+    for kind in ("html", "json"):
+        assert leaked(files[kind].read_text("utf-8")) == [], kind
+    book = load_workbook(files["xlsx"])
+    for sheet in book.worksheets:
+        cells = "\n".join(str(v) for row in sheet.iter_rows(values_only=True) for v in row)
+        assert leaked(cells) == [], sheet.title
+        if sheet.title != "汇总":  # the open findings and the reminders name their subjects
+            names = [f"{c.label}{c.masked}" for c in CASES if c.is_id]
+            assert [name for name in names if name in cells], sheet.title
+    shown = [case for case in CASES if case.masked in files["html"].read_text("utf-8")]
+    assert len(shown) == len(CASES)  # the calendar warning carries them all, masked
+    opened = json.loads(files["json"].read_text("utf-8"))["open_findings"]
+    assert {row["detail"] for row in opened} == {PLANTED_MASKED}
