@@ -23,6 +23,8 @@ from zoneinfo import ZoneInfo
 import sqlalchemy as sa
 
 from connectors.connections import ConnectionResolver, from_environment
+from hub.collect import preview
+from hub.collect.preview import SourceCheck
 from hub.collect.run import BatchSummary, CollectError, collect_source
 from hub.collect.sources import SourceConfigError, enabled_source_ids
 from hub.core import clock
@@ -347,6 +349,11 @@ def report(period: Period, runtime: Runtime, folder: Path | None = None) -> Repo
     """
     with runtime.engine() as engine:
         return write_report(period, folder or report_folder(period), engine)
+
+
+def check_source(source_id: str, runtime: Runtime, records: int = 20) -> SourceCheck:
+    """Check a source before it runs: its file, its connection, its first page read, not loaded."""
+    return preview.check_source(source_id, runtime.resolve, records)
 
 
 def init_db(runtime: Runtime) -> dict[str, int]:

@@ -20,6 +20,7 @@ from hub.cli.fanout import fanout
 from hub.cli.publish import publish, pull, serve, token
 from hub.cli.reconcile import reconcile
 from hub.cli.report import report
+from hub.cli.sources import app as sources_app
 from hub.cli.status import case, init_db, status
 from hub.core.logs import configure as configure_logging
 
@@ -39,6 +40,7 @@ app.command("serve")(serve)
 app.command("pull")(pull)
 app.command("report")(report)
 app.add_typer(airflow_app, name="airflow")
+app.add_typer(sources_app, name="sources")
 for plugin in entry_points(group=COMMAND_PLUGINS):
     plugin.load()(app)
 

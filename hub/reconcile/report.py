@@ -17,13 +17,13 @@ import jinja2
 import pandas as pd
 import sqlalchemy as sa
 from openpyxl import Workbook
-from openpyxl.styles import Font
 
 from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document
 from hub.core.workdays import calendar
 from hub.reconcile.compare import FINDING_CLASSES
 from hub.reconcile.reminders import reminders
 from hub.store.reconcile_schema import reconcile_finding
+from quality.report.sheets import write_table
 
 _TEMPLATES = jinja2.Environment(
     loader=jinja2.PackageLoader("hub.reconcile", "templates"),
@@ -161,14 +161,11 @@ def _as_json(report: ReconcileReport) -> dict:
 
 
 def _sheet(workbook: Workbook, title: str, frame: pd.DataFrame, headers: dict[str, str]) -> None:
-    sheet = workbook.create_sheet(title)
-    sheet.append(list(headers.values()))
-    for cell in sheet[1]:
-        cell.font = Font(bold=True)
-    for row in frame[list(headers)].itertuples(index=False):
-        sheet.append([None if pd.isna(v) else v for v in row])
-    for column, header in zip(sheet.columns, headers.values(), strict=True):
-        sheet.column_dimensions[column[0].column_letter].width = max(10, 2 * len(header) + 2)
+    rows = [
+        [None if pd.isna(v) else v for v in row]
+        for row in frame[list(headers)].itertuples(index=False)
+    ]
+    write_table(workbook.create_sheet(title), list(headers.values()), rows)
 
 
 def _write_workbook(report: ReconcileReport, path: Path) -> None:

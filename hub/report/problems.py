@@ -149,9 +149,10 @@ def late_records(
         )
         parts.append(pd.DataFrame(connection.execute(statement).mappings().all()))
         cut.drop(connection)
-    late = pd.concat([p for p in parts if not p.empty], ignore_index=True) if parts else None
-    if late is None or late.empty:
+    found = [part for part in parts if not part.empty]
+    if not found:  # nothing received in the period, or nothing of it late
         return pd.DataFrame(columns=LATE_COLUMNS)
+    late = pd.concat(found, ignore_index=True)
     late["received"] = local_dates(late["received_at"], timezone)
     late["delay"] = delays(late["decision_date"], late["received"], calendar, settings)
     late["subject_id"] = subject_ids(late)

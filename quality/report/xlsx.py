@@ -8,12 +8,11 @@ from typing import Any
 
 import pandas as pd
 from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
-from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.worksheet import Worksheet
 
 from quality.report.data import QualityReport, masked
 from quality.report.labels import FIGURES, rule_label
+from quality.report.sheets import write_table
 
 SUMMARY_COLUMNS = [
     "rank",
@@ -62,8 +61,6 @@ _FORMATS = {
     "on_time_pct_change": "+0.0%;-0.0%;0.0%",
     "median_delay": "0.0",
 }
-_HEADER = Font(bold=True)
-_HEADER_FILL = PatternFill("solid", fgColor="E8EEF4")
 _FORBIDDEN = re.compile(r"[\[\]:*?/\\]")
 
 
@@ -81,25 +78,7 @@ def _plain(value: Any) -> Any:
 def _table(
     sheet: Worksheet, headers: list[str], rows: list[list[Any]], formats: list[str | None]
 ) -> None:
-    sheet.append(headers)
-    for cell in sheet[sheet.max_row]:
-        cell.font, cell.fill = _HEADER, _HEADER_FILL
-        cell.alignment = Alignment(wrap_text=True, vertical="center")
-    first = sheet.max_row + 1
-    rows = [[_plain(v) for v in row] for row in rows]
-    for row in rows:
-        sheet.append(row)
-    for index, number_format in enumerate(formats, start=1):
-        letter = get_column_letter(index)
-        width = max(
-            [len(str(headers[index - 1])) * 2] + [len(str(r[index - 1] or "")) for r in rows[:200]]
-        )
-        sheet.column_dimensions[letter].width = min(max(width + 2, 8), 60)
-        if number_format:
-            for (cell,) in sheet.iter_rows(min_row=first, min_col=index, max_col=index):
-                cell.number_format = number_format
-    sheet.freeze_panes = sheet.cell(row=first, column=1)
-    sheet.auto_filter.ref = f"A{first - 1}:{get_column_letter(len(headers))}{sheet.max_row}"
+    write_table(sheet, headers, [[_plain(v) for v in row] for row in rows], formats)
 
 
 def _summary(book: Workbook, report: QualityReport) -> None:
