@@ -95,3 +95,30 @@ def test_an_unusable_reminder_horizon_stops_reconcile_before_it_touches_the_plat
     assert result.exit_code == 2
     assert "HUB_REMINDER_DAYS='thirty'" in result.output
     assert not (tmp_path / "hub.db").exists()
+
+
+def test_reconcile_without_the_repair_systems_still_computes_every_period(
+    operator: SandboxConfig, tmp_path: Path
+) -> None:
+    import sqlalchemy as sa
+
+    from hub.store.schema import RECORD_TABLES
+
+    runner = CliRunner()
+    assert runner.invoke(app, ["init-db"]).exit_code == 0
+    assert runner.invoke(app, ["collect", "--date", "2026-11-03"]).exit_code == 0
+
+    result = runner.invoke(app, ["reconcile", "--date", "2026-11-03"])
+
+    assert result.exit_code == 1  # partly done: the red lines name what could not be read
+    text = " ".join(result.output.split())
+    assert "repair feed credit_china" in text and "AIRFLOW_CONN_CREDIT_CHINA_REPAIR" in text
+    engine = sa.create_engine(f"sqlite:///{tmp_path / 'hub.db'}")
+    with engine.connect() as connection:
+        for table in RECORD_TABLES.values():
+            without = connection.scalar(
+                sa.select(sa.func.count()).where(table.c.publicity_max_end.is_(None))
+            )
+            records = connection.scalar(sa.select(sa.func.count()).select_from(table))
+            assert records and without == 0, table.name
+    engine.dispose()
