@@ -133,7 +133,7 @@ def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
     ``subject`` may be written in any form a person types it: lower case, full-width, with spaces
     around it (``hub.core.text.identifier``).
     """
-    subject = identifier(subject)
+    typed, subject = subject, identifier(subject)
     records = []
     by_id_number = False
     for kind in RecordKind:
@@ -151,8 +151,9 @@ def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
             record["open_findings"] = _open_findings(connection, key)
             record["pending"] = _pending(record, record["status_changes"], record["open_findings"])
             records.append(record)
-    # The credit code of the records found stands; an unknown subject may be an ID number.
-    shown = subject if records else mask_subject_id(subject)
+    # The credit code of the records found stands; an unknown subject is shown as typed, masked
+    # (it may be an ID number).
+    shown = subject if records else mask_subject_id(typed)
     shown = mask_id_number(subject) if by_id_number else shown
     case = {
         "subject": shown,
