@@ -14,6 +14,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -32,10 +33,20 @@ from hub.core.identity import content_hashes, record_keys
 from hub.core.logs import ContextLogger, get_logger
 from hub.core.privacy import mask_document, mask_text
 from hub.core.settings import settings
+from hub.core.text import identifiers_in
 from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
-from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor, source_file
+from hub.store.schema import (
+    ingest_batch,
+    quarantine,
+    raw_record,
+    rejected_file_subject,
+    source_cursor,
+    source_file,
+)
 
 log = get_logger(__name__)
+
+_SUBJECT_ID_LENGTH = quarantine.c.subject_id.type.length
 
 
 class CollectError(RuntimeError):
@@ -143,6 +154,7 @@ class _BatchLoader:
         self.received_at = received_at
         self.next_seq = 0
         self.files: dict[str, dict] = {}
+        self.file_subjects: dict[str, set[str]] = {}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{spec.id}")
         self.pending: Future[UpsertCounts] | None = None
 
@@ -172,6 +184,8 @@ class _BatchLoader:
                 "batch_id": self.summary.batch_id,
             }
         if error:
+            if page.file is not None:
+                self._name_subjects(page.file.sha256, page.file.path)
             self.summary.files_rejected += 1
             self.summary.errors.append(mask_text(f"{page.origin}: {error}"))
             self.log.warning("file rejected", file=page.origin, reason=error)
@@ -181,6 +195,15 @@ class _BatchLoader:
         if page.frame.empty:
             return
         self._load_records(page)
+
+    def _name_subjects(self, sha256: str, path: Path) -> None:
+        """Keep the codes and ID numbers a rejected text file names, for its subjects' cases."""
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030", errors="replace")
+        self.file_subjects[sha256] = identifiers_in(text)
 
     def _load_records(self, page: RawPage) -> None:
         exported_on = page.file.exported_on if page.file is not None else None
@@ -274,6 +297,9 @@ class _BatchLoader:
         )
         document = records["document_no"].iloc[rows].astype("str")
         found["document_no"] = document.to_numpy()
+        subject = records["credit_code"].fillna(records["id_number"]).iloc[rows]
+        # Anything longer is not a code a person will look up (and would not fit the column).
+        found["subject_id"] = subject.where(subject.str.len() <= _SUBJECT_ID_LENGTH).to_numpy()
         named = (" (" + document + ")").fillna("").to_numpy()
         found["message"] = (
             f"source {self.spec.id}, batch {self.summary.batch_id} record "
@@ -338,6 +364,9 @@ class _BatchLoader:
             )
         if self.files:
             # A file rejected before and dropped again unchanged is rejected again: one row.
+            this_source = rejected_file_subject.c.source_id == self.spec.id
+            seen = rejected_file_subject.c.sha256.in_(list(self.files))
+            self.connection.execute(rejected_file_subject.delete().where(this_source, seen))
             self.connection.execute(
                 source_file.delete().where(
                     source_file.c.source_id == self.spec.id,
@@ -345,6 +374,13 @@ class _BatchLoader:
                 )
             )
             self.connection.execute(source_file.insert(), list(self.files.values()))
+            named = [
+                {"source_id": self.spec.id, "sha256": sha256, "subject_id": subject}
+                for sha256, subjects in self.file_subjects.items()
+                for subject in sorted(subjects)
+            ]
+            if named:
+                self.connection.execute(rejected_file_subject.insert(), named)
         summary.status = "partial" if summary.files_rejected else "succeeded"
         self.log.info(
             "batch finished",

@@ -100,6 +100,20 @@ source_file = sa.Table(
     comment="Every dropped file seen, by content: processed once, or rejected with the reason.",
 )
 
+rejected_file_subject = sa.Table(
+    "rejected_file_subject",
+    metadata,
+    sa.Column("source_id", sa.String(100), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("subject_id", sa.String(18), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["source_id", "sha256"], ["source_file.source_id", "source_file.sha256"]
+    ),
+    # The case view looks a subject up.
+    sa.Index("ix_rejected_file_subject_subject_id", "subject_id"),
+    comment="The credit codes and ID numbers a rejected file names: its subjects' cases show it.",
+)
+
 raw_record = sa.Table(
     "raw_record",
     metadata,
@@ -127,6 +141,12 @@ quarantine = sa.Table(
     sa.Column("department", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("document_no", sa.String(128), comment="as delivered, when the record had one"),
+    sa.Column(
+        "subject_id",
+        sa.String(64),
+        index=True,  # the case view looks a subject up
+        comment="the record's credit code, else its ID number, in the one written form",
+    ),
     sa.Column(
         "resolved_at",
         Timestamp,
