@@ -10,7 +10,7 @@ from rich.table import Table
 
 from hub import jobs
 from hub.cli.common import console, parse_day, parse_instant, runtime
-from hub.collect.sources import enabled_source_ids, get_source
+from hub.collect.sources import UnknownSourceError, enabled_source_ids, get_source
 
 
 def batch_table(outcome: jobs.CollectOutcome) -> Table:
@@ -58,8 +58,8 @@ def collect(
     for source_id in source or []:
         try:
             get_source(source_id)
-        except KeyError as exc:
-            raise typer.BadParameter(str(exc.args[0]), param_hint="--source") from exc
+        except UnknownSourceError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--source") from exc
     source_ids = source or enabled_source_ids()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
