@@ -171,18 +171,6 @@ def sandbox_in_environment(
             settings.cache_clear()
 
 
-def _module_fixture_param(item: pytest.Item) -> str | None:
-    """The parameter of the module-scoped parametrised fixture ``item`` uses, if any."""
-    callspec = getattr(item, "callspec", None)
-    if callspec is None:
-        return None
-    for name, value in callspec.params.items():
-        definitions = item._fixtureinfo.name2fixturedefs.get(name)
-        if definitions and definitions[-1].scope == "module":
-            return str(value)
-    return None
-
-
 _SERVER_FIXTURES = {"postgres_url", "mariadb_url"}
 _SERVER_PARAMS = {"postgresql", "postgres", "mysql", "mariadb"}
 
@@ -209,24 +197,18 @@ def _needs_a_server(item: pytest.Item) -> bool:
     )
 
 
-def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
-    """The fast tier (``--fast``), then the workers balanced (``./dev test``: ``--dist loadgroup``).
+_FIRST = ("tests/dags/test_cycle.py",)
+"""The longest units of work (the fortnight, one class per backend): the workers start with them."""
 
-    Each module is one unit of work, so its module fixtures are made once. A module whose module
-    fixture is parametrised (the fortnight, once per backend) is one unit per parameter, so the
-    backends run side by side; these units, the longest, go first.
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier (``--fast``); the longest tests first, so the workers end together.
+
+    ``./dev test`` runs ``--dist loadscope --no-loadscope-reorder``: each module (or class) is
+    one unit of work on one worker, so its fixtures are made once, handed out in this order.
     """
     if config.getoption("--fast"):
         slow = [item for item in items if _needs_a_server(item)]
         config.hook.pytest_deselected(items=slow)
         items[:] = [item for item in items if not _needs_a_server(item)]
-    split = []
-    for item in items:
-        group = item.nodeid.split("::", 1)[0]
-        param = _module_fixture_param(item)
-        if param is not None:
-            group = f"{group}[{param}]"
-            split.append(item)
-        item.add_marker(pytest.mark.xdist_group(group))
-    first = set(split)
-    items[:] = split + [item for item in items if item not in first]
+    items.sort(key=lambda item: not item.nodeid.startswith(_FIRST))
