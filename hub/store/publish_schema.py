@@ -1,7 +1,8 @@
 """Tables of the delta files: the day ranges, the per-site manifests, site tokens and pulls.
 
 ``delta_day`` fixes, once per day, the range of ``status_change`` ids the day's delta files
-carry; ``delta_manifest`` is each site's gap-free sequence of published files and
+carry, and says when the day's sets were published (a day fixed but not published is finished
+before any later day); ``delta_manifest`` is each site's gap-free sequence of published files and
 ``delta_file`` the files of each manifest with their SHA-256; ``site_token`` holds the pull
 API's bearer tokens (only their SHA-256); ``pull_log`` records every request to the pull API.
 """
@@ -20,6 +21,11 @@ delta_day = sa.Table(
     sa.Column("watermark_to", sa.BigInteger, nullable=False, comment="inclusive"),
     sa.Column("n_changes", sa.Integer, nullable=False),
     sa.Column("fixed_at", Timestamp, nullable=False),
+    sa.Column(
+        "published_at",
+        Timestamp,
+        comment="when the day's sets were recorded, their files written; NULL: unfinished",
+    ),
     comment="The status_change id range (watermark_from, watermark_to] of each published day, "
     "fixed at its first publication so that re-publishing the day reads the same changes.",
 )
