@@ -71,8 +71,15 @@ site_token = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("issued_at", Timestamp, nullable=False),
     sa.Column("revoked_at", Timestamp),
+    sa.Index(
+        "uq_site_token_live",
+        "site_id",
+        unique=True,
+        postgresql_where=sa.text("revoked_at IS NULL"),
+        sqlite_where=sa.text("revoked_at IS NULL"),
+    ),
     comment="Bearer tokens of the pull API, stored as SHA-256 only; issuing a new one revokes "
-    "the site's previous token.",
+    "the site's previous token (one live token per site).",
 )
 
 pull_log = sa.Table(
@@ -81,11 +88,15 @@ pull_log = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("requested_at", Timestamp, nullable=False, index=True),
     sa.Column("site_id", sa.String(64), index=True, comment="NULL: no valid token"),
-    sa.Column("method", sa.String(8), nullable=False),
-    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False, comment="cut to 32 characters"),
+    sa.Column("path", sa.String(512), nullable=False, comment="cut to 512 characters"),
     sa.Column("file_id", sa.Integer, comment="the file asked for, when a file was asked for"),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column("bytes", sa.BigInteger),
-    sa.Column("client", sa.String(64)),
+    sa.Column(
+        "client",
+        sa.String(64),
+        comment="the peer, or X-Forwarded-For's client from a trusted proxy; cut to 64",
+    ),
     comment="Every request to the pull API: who asked (by token), for what, and the answer.",
 )
