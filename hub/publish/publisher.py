@@ -353,9 +353,10 @@ def publish(
     with one_publisher(engine):
         with engine.connect() as connection:
             days = days_to_publish(connection, day)
-            remove_orphans(connection, config.delta_dir)
         for each in days:
             try:
+                with engine.connect() as connection:
+                    remove_orphans(connection, config.delta_dir)
                 fixed = fix_day_range(engine, each, timezone)
                 outcomes.append(_publish_range(engine, fixed, config))
             except (OSError, sa.exc.SQLAlchemyError) as exc:

@@ -256,3 +256,36 @@ def test_the_operator_sees_an_unfinished_day_until_the_next_publication_finishes
             for day, sequence in ((DAY, 1), (NEXT, 2))
             for suffix in (".csv", ".manifest.json", ".parquet")
         ]
+
+
+def test_files_a_killed_publication_left_are_removed_before_the_day_is_published(
+    sqlite_log: ChangeLog, delta_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sqlite_log.apply(local(DAY, 10), 30)
+    left = delta_dir / "wenzhou"
+    left.mkdir(parents=True)
+    orphans = [
+        left / f"{stem('wenzhou', DAY, 1)}.csv",  # a kill after the rename
+        left / f".{stem('wenzhou', DAY, 1)}.parquet.4711.partial",  # a kill during the write
+        left / f"{stem('wenzhou', DAY - timedelta(days=1), 7)}.parquet",  # an older attempt
+    ]
+    for orphan in orphans:
+        orphan.write_bytes(b"half")
+    (left / "README.txt").write_text("not ours")
+    unlink = Path.unlink
+
+    def refused(path: Path, missing_ok: bool = False) -> None:
+        raise PermissionError(errno.EACCES, "Permission denied", str(path))
+
+    monkeypatch.setattr(Path, "unlink", refused)
+    with pytest.raises(PublishError, match=rf"day {DAY}: the publication stopped at {left}/"):
+        publish(DAY, sqlite_log.engine)
+    monkeypatch.setattr(Path, "unlink", unlink)
+    (outcome,) = publish(DAY, sqlite_log.engine)
+
+    assert {s.state for s in outcome.sites} == {"published"}
+    assert sorted(p.name for p in left.iterdir()) == [
+        "README.txt",
+        *(stem("wenzhou", DAY, 1) + suffix for suffix in (".csv", ".manifest.json", ".parquet")),
+    ]
+    verify_against_manifest(read_set(delta_dir, "wenzhou", DAY, 1))
