@@ -19,8 +19,8 @@ from hub.store.publish_schema import delta_file, delta_manifest
 
 log = get_logger(__name__)
 
-_SET_FILE = re.compile(r"(?P<site>.+)_\d{8}_\d{6}\.(parquet|csv|manifest\.json)")
-_PARTIAL = re.compile(r"\..+\.\d+\.partial")
+_SET_FILE = re.compile(r"(?P<site>.+)_\d{8}_\d{6,}\.(parquet|csv|manifest\.json)")
+_PARTIAL = re.compile(r"\.(?P<name>.+)\.\d+\.partial")
 
 
 def _recorded(connection: sa.Connection) -> set[tuple[str, str]]:
@@ -34,29 +34,28 @@ def _recorded(connection: sa.Connection) -> set[tuple[str, str]]:
 
 def _orphaned(path: Path, recorded: set[tuple[str, str]]) -> bool:
     site = path.parent.name
-    if _PARTIAL.fullmatch(path.name):
-        return True
-    match = _SET_FILE.fullmatch(path.name)
-    return bool(match and match["site"] == site and (site, path.name) not in recorded)
+    partial = _PARTIAL.fullmatch(path.name)
+    name = partial["name"] if partial else path.name
+    match = _SET_FILE.fullmatch(name)
+    if not match or match["site"] != site:
+        return False
+    return bool(partial) or (site, name) not in recorded
 
 
-def remove_orphans(connection: sa.Connection, delta_dir: Path) -> list[Path]:
-    """Remove every delta file under ``delta_dir`` that no set records; the paths removed.
+def remove_orphans(connection: sa.Connection, delta_dir: Path) -> None:
+    """Remove every delta file under ``delta_dir`` that no set records (a warning for each).
 
     Only names a publication writes are considered (``<site>_<day>_<sequence>.<format>`` in the
     site's folder, and its ``.<name>.<pid>.partial`` temporary files); anything else is left.
     """
     if not delta_dir.is_dir():
-        return []
+        return
     recorded = _recorded(connection)
-    removed = []
     for path in sorted(delta_dir.glob("*/*")):
         if path.is_file() and _orphaned(path, recorded):
             path.unlink()
-            removed.append(path)
             log.warning(
                 "unrecorded delta file removed (left by a failed publication)",
                 site=path.parent.name,
                 file=path.name,
             )
-    return removed
