@@ -322,7 +322,8 @@ def publish(day: date, runtime: Runtime) -> PublishOutcome:
     Raises:
         hub.publish.ranges.DayOrderError: the day has not ended, or lies before the first
             published day.
-        hub.publish.publisher.PublishError: a set published before would now come out different.
+        hub.publish.publisher.PublishError: a set published before would now come out different,
+            or a file or the database failed half-way (the next publication finishes the day).
     """
     config = publish_settings(runtime.threshold(DELTA_RETENTION_DAYS))
     with runtime.engine() as engine:

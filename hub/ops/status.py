@@ -37,7 +37,14 @@ from hub.core.privacy import mask_document
 from hub.core.settings import settings
 from hub.core.workdays import calendar
 from hub.fanout.status import TargetStatus, target_problems, target_statuses
-from hub.publish.status import STALE_PULL_DAYS, SiteStatus, site_problems, site_statuses
+from hub.publish.status import (
+    STALE_PULL_DAYS,
+    SiteStatus,
+    publication_problems,
+    site_problems,
+    site_statuses,
+    unfinished_days,
+)
 from hub.reconcile.status import LastRun, last_run
 from hub.report.status import last_report, reports_dir
 from hub.store.db import alembic_config
@@ -231,6 +238,7 @@ def platform_status(
         sites = site_statuses(connection, now, stale_pull_days)
         reconciliation = last_run(connection)
         unregistered = unregistered_departments(connection)
+        unfinished = unfinished_days(connection)
         status = PlatformStatus(
             now,
             url,
@@ -254,6 +262,7 @@ def platform_status(
     status.problems.extend(department_problems(unregistered))
     status.problems.extend(target_problems(targets))
     status.problems.extend(site_problems(sites, stale_pull_days))
+    status.problems.extend(publication_problems(unfinished))
     if reconciliation is not None and reconciliation.error:
         status.problems.append(
             f"reconciliation of {reconciliation.day.isoformat()}: "

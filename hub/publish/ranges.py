@@ -4,7 +4,9 @@ Day D's range is ``(from, to]`` of ``status_change.id``: ``to`` is the highest i
 ``changed_at`` falls before D+1 00:00 in the platform's time zone, taken when D is first
 published; ``from`` is the previous day's ``to`` (for the very first day published: the highest id
 before D 00:00). The range is stored in ``delta_day`` and never recomputed, so publishing D again,
-however many changes came since, reads exactly the same rows.
+however many changes came since, reads exactly the same rows. ``delta_day.published_at`` is set
+when D's sets are recorded; until then D is unfinished, and publishing any later day finishes D
+first, from its stored range and with the sequence numbers it was to have.
 
 On PostgreSQL the range is taken under ``LOCK TABLE status_change IN SHARE MODE``: the lock waits
 for every transaction still inserting changes to commit, so no id below ``to`` can appear after
@@ -63,23 +65,24 @@ def _last_id_before(connection: sa.Connection, moment: datetime) -> int:
 def days_to_publish(connection: sa.Connection, day: date) -> list[date]:
     """The days a publication of ``day`` covers, in order.
 
-    ``day`` itself when it is already published (again) or nothing was published yet; otherwise
-    every day from the last published one up to ``day``, so a missed day is never skipped.
+    Every day from the first one not yet published (an unfinished day, or the day after the last
+    published one) up to ``day``, so a missed or failed day is never skipped; ``day`` alone when
+    it lies before that (published again) or nothing was ever fixed.
 
     Raises:
         DayOrderError: ``day`` lies before the first published day.
     """
-    first, last = connection.execute(
-        sa.select(sa.func.min(delta_day.c.day), sa.func.max(delta_day.c.day))
-    ).one()
-    if last is None or day <= last:
-        if first is not None and day < first:
-            raise DayOrderError(
-                f"{day} lies before {first}, the first day published: the sites' sequences "
-                "start there"
-            )
+    c = delta_day.c
+    first, last = connection.execute(sa.select(sa.func.min(c.day), sa.func.max(c.day))).one()
+    if first is not None and day < first:
+        raise DayOrderError(
+            f"{day} lies before {first}, the first day published: the sites' sequences start there"
+        )
+    unfinished = connection.scalar(sa.select(sa.func.min(c.day)).where(c.published_at.is_(None)))
+    pending = unfinished or (last + timedelta(days=1) if last else None)
+    if pending is None or day < pending:
         return [day]
-    return [last + timedelta(days=n) for n in range(1, (day - last).days + 1)]
+    return [pending + timedelta(days=n) for n in range((day - pending).days + 1)]
 
 
 def _stored(connection: sa.Connection, day: date) -> DayRange | None:
