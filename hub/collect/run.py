@@ -26,6 +26,7 @@ from hub.collect.mapping import PROBLEM_COLUMNS, map_page
 from hub.collect.payloads import json_lines, sha256s
 from hub.collect.quarantine import resolve_quarantined
 from hub.collect.sources import SourceSpec, get_source
+from hub.collect.storable import unstorable_text
 from hub.collect.upsert import UpsertCounts, loaded_columns, upsert_records
 from hub.collect.validate import validate
 from hub.core import clock
@@ -157,6 +158,7 @@ class _BatchLoader:
         self.file_subjects: dict[str, set[str]] = {}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{spec.id}")
         self.pending: Future[UpsertCounts] | None = None
+        self.fields_by_column = {m.column: f for f, m in spec.mapping.fields.items() if m.column}
 
     def request(self) -> ReadRequest:
         cursor = self.connection.scalar(
@@ -225,13 +227,18 @@ class _BatchLoader:
             self.pending = None
 
     def _prepare(self, frame: pd.DataFrame, origin: str, exported_on: date | None) -> _PreparedPage:
-        mapped = map_page(self.spec, frame)
+        unstorable, storable = unstorable_text(frame, self.fields_by_column)
+        mapped = map_page(self.spec, storable)
         for drift in mapped.drift:
             if drift not in self.summary.drift:
                 self.summary.drift.append(drift)
                 self.log.warning("schema drift", page=origin, drift=drift)
         problems = pd.concat(
-            [mapped.problems, *validate(self.spec.kind, mapped.records, mapped.problems)],
+            [
+                unstorable,
+                mapped.problems,
+                *validate(self.spec.kind, mapped.records, mapped.problems),
+            ],
             ignore_index=True,
         )
         seqs = pd.RangeIndex(self.next_seq, self.next_seq + len(frame))

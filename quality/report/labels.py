@@ -35,6 +35,7 @@ RULES = {
     "max_length": "超过标准长度",
     "date_format": "日期格式错误",
     "amount_format": "金额格式错误",
+    "unstorable_text": "含无法存储的字符",
 }
 KINDS = {"penalty": "行政处罚", "abnormal": "经营异常名录", "serious": "严重失信主体名单"}
 
