@@ -149,7 +149,9 @@ def collect(
 ) -> CollectOutcome:
     """Collect ``sources`` (default: every enabled source) for logical day ``day``, one by one.
 
-    A source that fails, or whose file cannot be read, is recorded and the others go on.
+    A source that fails, or whose file cannot be read, is recorded and the others go on. An
+    earlier batch of a source found to have died while running is marked failed and named in
+    the warnings (the day's data it would have loaded is read by this batch).
 
     Args:
         day: the logical day: nothing updated after its end is read.
@@ -165,17 +167,18 @@ def collect(
             if on_source is not None:
                 on_source(source_id)
             try:
-                outcome.batches.append(
-                    collect_source(
-                        source_id,
-                        day,
-                        engine=engine,
-                        resolve=runtime.resolve,
-                        received_at=received_at,
-                    )
+                batch = collect_source(
+                    source_id,
+                    day,
+                    engine=engine,
+                    resolve=runtime.resolve,
+                    received_at=received_at,
                 )
             except (CollectError, SourceConfigError) as exc:
                 outcome.failures[source_id] = str(exc)
+                continue
+            outcome.batches.append(batch)
+            outcome.warnings.extend(batch.died_before)
     return outcome
 
 

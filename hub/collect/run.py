@@ -22,6 +22,7 @@ import sqlalchemy as sa
 from connectors import open_reader
 from connectors.base import RawPage, Reader, ReadRequest
 from connectors.connections import ConnectionResolver, from_environment
+from hub.collect.lease import LEASE, Heartbeat, reap, this_process
 from hub.collect.mapping import PROBLEM_COLUMNS, map_page
 from hub.collect.payloads import json_lines, sha256s
 from hub.collect.quarantine import resolve_quarantined
@@ -70,6 +71,7 @@ class BatchSummary:
     cursor_after: str | None = None
     drift: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    died_before: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -93,6 +95,7 @@ class BatchSummary:
                 "files_rejected": self.files_rejected,
                 "drift": self.drift,
                 "errors": self.errors,
+                "died_before": self.died_before,
             }
         )
 
@@ -103,6 +106,7 @@ def window_end(day: date) -> datetime:
 
 
 def _open_batch(engine: sa.Engine, source_id: str, day: date) -> int:
+    started = clock.now()
     with engine.begin() as connection:
         return connection.execute(
             ingest_batch.insert()
@@ -110,18 +114,27 @@ def _open_batch(engine: sa.Engine, source_id: str, day: date) -> int:
                 source_id=source_id,
                 logical_date=day,
                 status="running",
-                started_at=clock.now(),
+                started_at=started,
+                owner=str(this_process()),
+                lease_expires_at=started + LEASE,
             )
             .returning(ingest_batch.c.id)
         ).scalar_one()
 
 
 def _fail_batch(engine: sa.Engine, batch_id: int, error: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            ingest_batch.update()
-            .where(ingest_batch.c.id == batch_id)
-            .values(status="failed", finished_at=clock.now(), error=error)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                ingest_batch.update()
+                .where(ingest_batch.c.id == batch_id)
+                .values(status="failed", finished_at=clock.now(), error=error)
+            )
+    except sa.exc.SQLAlchemyError as exc:
+        # The database is gone too: the batch stays running until its death is noticed
+        # (hub.collect.lease); the failure itself is raised to the caller.
+        log.error(
+            "could not mark the batch failed", batch=batch_id, reason=str(exc).splitlines()[0]
         )
 
 
@@ -468,12 +481,14 @@ def collect_source(
             marked failed with the same message and nothing of it was loaded.
     """
     spec = get_source(source_id)
-    summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
+    died_before = reap(engine, spec.id)
+    summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day, died_before=died_before)
     batch_log = _batch_log(summary)
     batch_log.info("batch started", connector=spec.connector.type)
     try:
         reader = open_reader(spec.id, spec.connector, resolve)
-        file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
+        with Heartbeat(engine, summary.batch_id):
+            file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
     except Exception as exc:
         message = str(exc) if str(exc).startswith("source ") else f"source {spec.id}: {exc}"
         message = mask_text(message)

@@ -9,6 +9,7 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from hub.collect.lease import death, died_message, heartbeats
 from hub.collect.sources import broken_sources, enabled_sources
 from hub.core.clock import whole_days
 from hub.core.departments import departments
@@ -28,7 +29,8 @@ class SourceStatus:
         batch_id: its last batch (``None``: never collected).
         day: the logical day of that batch.
         finished_at: when it finished (``None`` while running).
-        status: ``succeeded``, ``partial``, ``failed`` or ``running``.
+        status: ``succeeded``, ``partial``, ``failed`` or ``running`` (a running batch whose
+            process died is shown ``failed``, its error saying so: ``hub.collect.lease``).
         read, loaded, quarantined, files_rejected: that batch's figures (loaded: new, updated,
             already known unchanged, and outdated versions not applied).
         error: that batch's error (a failure's reason, or the rejected files').
@@ -126,26 +128,39 @@ def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStat
         if row is None:
             statuses.append(SourceStatus(**common))
             continue
+        state, error = _as_seen(row, now, renewed=heartbeats(connection))
+        if state == "failed" and row.status == "running":
+            common["failures_in_row"] += 1
         statuses.append(
             SourceStatus(
                 **common,
                 batch_id=row.id,
                 day=row.logical_date,
                 finished_at=(row.finished_at),
-                status=row.status,
+                status=state,
                 read=row.n_read,
                 loaded=row.n_loaded,
                 quarantined=row.n_quarantined,
                 files_rejected=row.n_files_rejected,
-                error=row.error,
+                error=error,
                 drift=json.loads(row.schema_drift) if row.schema_drift else [],
             )
         )
     return statuses
 
 
-def recent_batches(connection: sa.Connection, limit: int) -> list[BatchStatus]:
-    """The last ``limit`` batches of every source, newest first."""
+def _as_seen(batch: sa.Row, now: datetime, *, renewed: bool) -> tuple[str, str | None]:
+    """A batch's status and error as an operator must see them: one that died is failed."""
+    if batch.status != "running":
+        return batch.status, batch.error
+    reason = death(batch, now, renewed=renewed)
+    if reason is None:
+        return batch.status, batch.error
+    return "failed", died_message(batch.source_id, batch.id, batch.logical_date.isoformat(), reason)
+
+
+def recent_batches(connection: sa.Connection, limit: int, now: datetime) -> list[BatchStatus]:
+    """The last ``limit`` batches of every source, newest first (seen at ``now``)."""
     b = ingest_batch.c
     ranked = sa.select(
         ingest_batch,
@@ -156,23 +171,27 @@ def recent_batches(connection: sa.Connection, limit: int) -> list[BatchStatus]:
         .where(ranked.c.n <= limit)
         .order_by(ranked.c.source_id, ranked.c.id.desc())
     )
-    return [
-        BatchStatus(
-            r.source_id,
-            r.id,
-            r.logical_date,
-            r.status,
-            (r.finished_at),
-            r.n_read,
-            r.n_inserted,
-            r.n_updated,
-            r.n_unchanged,
-            r.n_outdated,
-            r.n_quarantined,
-            r.error,
+    renewed = heartbeats(connection)
+    batches = []
+    for r in rows:
+        state, error = _as_seen(r, now, renewed=renewed)
+        batches.append(
+            BatchStatus(
+                r.source_id,
+                r.id,
+                r.logical_date,
+                state,
+                r.finished_at,
+                r.n_read,
+                r.n_inserted,
+                r.n_updated,
+                r.n_unchanged,
+                r.n_outdated,
+                r.n_quarantined,
+                error,
+            )
         )
-        for r in rows
-    ]
+    return batches
 
 
 def quarantine_counts(connection: sa.Connection) -> list[QuarantineCount]:

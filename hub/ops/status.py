@@ -245,7 +245,7 @@ def platform_status(
             revision,
             head,
             sources=sources,
-            recent_batches=recent_batches(connection, recent),
+            recent_batches=recent_batches(connection, recent, now),
             quarantine=quarantine_counts(connection),
             targets=targets,
             sites=sites,

@@ -62,6 +62,17 @@ ingest_batch = sa.Table(
     sa.Column("n_files_rejected", sa.Integer, nullable=False, default=0),
     sa.Column("schema_drift", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column(
+        "owner",
+        sa.String(255),
+        comment="the process running the batch: host:pid:process start (epoch seconds)",
+    ),
+    sa.Column(
+        "lease_expires_at",
+        Timestamp,
+        comment="while running: when the batch is taken to have died unless its heartbeat "
+        "renews this",
+    ),
     comment="One run of one source: what it read, loaded and quarantined, and why it failed.",
 )
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import Iterator
 from datetime import date
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -19,8 +21,10 @@ from sandbox.province import Province
 from sandbox.records import new_records
 from sandbox.render import Renderer
 from sandbox.store import json_number
+from tests.connectors.conftest import FakeApi, _handler
 
 SOURCE = "zj_jtt_penalty_file"
+API_SOURCE = "zj_wjw_penalty_api"
 DAY = date(2026, 11, 3)
 
 
@@ -61,8 +65,39 @@ def drop(tmp_path: Path, platform_url: str, monkeypatch: pytest.MonkeyPatch) -> 
 
 
 @pytest.fixture
+def platform_env(
+    tmp_path: Path, platform_url: str, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[str]:
+    """The platform database (its URL) and a var folder in the environment, settings re-read."""
+    monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    settings.cache_clear()
+    yield platform_url
+    settings.cache_clear()
+
+
+@pytest.fixture
 def engine(drop: Path) -> Iterator[sa.Engine]:
     """An engine on the platform database of ``drop``."""
     engine = make_engine(settings().database_url)
     yield engine
     engine.dispose()
+
+
+@pytest.fixture
+def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
+    """A loopback HTTP server standing for ``API_SOURCE``'s agency, its connection in the
+    environment."""
+    fake = FakeApi()
+    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
+    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
+    thread.start()
+    connection = {"conn_type": "http", "password": "token", "extra": {"base_url": fake.url}}
+    monkeypatch.setenv("AIRFLOW_CONN_ZJ_WJW_API", json.dumps(connection))
+    try:
+        yield fake
+    finally:
+        server.shutdown()
+        server.server_close()
+        thread.join()
