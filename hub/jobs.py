@@ -103,6 +103,12 @@ class Runtime:
             engine.dispose()
 
 
+EXIT_FAILED = 1
+"""``hub collect``'s exit code when a source's batch failed: nothing of it loaded."""
+EXIT_PARTIAL = 3
+"""``hub collect``'s exit code when none failed but a delivered file was rejected."""
+
+
 @dataclass
 class CollectOutcome:
     """What collecting a day did, source by source.
@@ -128,6 +134,13 @@ class CollectOutcome:
             if b.status == "partial"
         ]
         return failed + rejected
+
+    @property
+    def exit_code(self) -> int:
+        """``EXIT_FAILED`` if a source failed, else ``EXIT_PARTIAL`` if a file was rejected."""
+        if self.failures:
+            return EXIT_FAILED
+        return EXIT_PARTIAL if any(b.status == "partial" for b in self.batches) else 0
 
     def as_dict(self) -> dict:
         """Plain figures (XCom, JSON)."""

@@ -52,7 +52,11 @@ def collect(
         ),
     ] = None,
 ) -> None:
-    """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
+    """Collect every enabled source (or the given ones) for a day.
+
+    Exits 1 when a source's batch failed (nothing of it loaded), else 3 when a batch is partial
+    (a delivered file was rejected, the rest loaded), else 0.
+    """
     chosen_day = parse_day(day)
     arrival = parse_instant(received_at, "--received-at") if received_at else None
     for source_id in source or []:
@@ -74,5 +78,5 @@ def collect(
     console.print(batch_table(outcome))
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]")
-    if outcome.problems:
-        raise typer.Exit(1)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)

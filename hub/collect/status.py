@@ -14,7 +14,13 @@ from hub.collect.sources import broken_sources, enabled_sources
 from hub.core.clock import whole_days
 from hub.core.departments import departments
 from hub.store.db import pairs
-from hub.store.schema import LOADED_IN_BATCH, RECORD_TABLES, ingest_batch, quarantine
+from hub.store.schema import (
+    LOADED_IN_BATCH,
+    RECORD_TABLES,
+    ingest_batch,
+    quarantine,
+    source_file,
+)
 
 SUCCEEDED = ("succeeded", "partial")  # partial: a file was rejected, the rest loaded
 
@@ -75,6 +81,17 @@ class BatchStatus:
     outdated: int
     quarantined: int
     error: str | None
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    """A dropped file the platform rejected and whose complete delivery has not loaded since."""
+
+    source_id: str
+    file_name: str
+    batch_id: int
+    day: date
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -194,6 +211,46 @@ def recent_batches(connection: sa.Connection, limit: int, now: datetime) -> list
     return batches
 
 
+def outstanding_rejections(connection: sa.Connection) -> list[RejectedFile]:
+    """Rejected files not followed by a processed file of the same source and name.
+
+    A delivery the platform could not read stays missing, whatever later batches do, until the
+    agency drops it again, readable, under the same name.
+    """
+    rejected, again = source_file.alias("rejected"), source_file.alias("again")
+    delivered_again = sa.exists().where(
+        again.c.source_id == rejected.c.source_id,
+        again.c.file_name == rejected.c.file_name,
+        again.c.status == "processed",
+        again.c.batch_id > rejected.c.batch_id,
+    )
+    rows = connection.execute(
+        sa.select(
+            rejected.c.source_id,
+            rejected.c.file_name,
+            rejected.c.batch_id,
+            ingest_batch.c.logical_date,
+            rejected.c.reason,
+        )
+        .join(ingest_batch, ingest_batch.c.id == rejected.c.batch_id)
+        .where(rejected.c.status == "rejected", ~delivered_again)
+        .order_by(rejected.c.source_id, rejected.c.batch_id, rejected.c.file_name)
+    )
+    return [RejectedFile(*row) for row in rows]
+
+
+def rejection_problems(rejected: list[RejectedFile]) -> Iterator[str]:
+    """One sentence per rejected delivery still missing, with what to do."""
+    for f in rejected:
+        yield (
+            f"source {f.source_id}: file {f.file_name} of {f.day.isoformat()} was rejected by "
+            f"batch {f.batch_id} and has not been delivered again: {f.reason}; send the agency "
+            "the reason (rejected/<file>.reason.txt); once it drops the file again under the "
+            "same name the next collection loads it "
+            f"(hub collect --date {f.day.isoformat()} --source {f.source_id})"
+        )
+
+
 def quarantine_counts(connection: sa.Connection) -> list[QuarantineCount]:
     """Unresolved quarantined records per source and rule."""
     q = quarantine.c
@@ -219,8 +276,6 @@ def source_problems(sources: list[SourceStatus]) -> Iterator[str]:
                 f"source {s.source_id}: batch {s.batch_id} failed ({s.failures_in_row} in a row; "
                 f"last success {last_success}): {s.error}"
             )
-        elif s.status == "partial":
-            yield f"source {s.source_id}: batch {s.batch_id} rejected files: {s.error}"
         if s.drift:
             yield f"source {s.source_id}: schema drift: {'; '.join(s.drift)}"
 

@@ -19,6 +19,7 @@ FIGURES = {
     "median_delay": "延迟中位数（工作日）",
     "max_delay": "最长延迟（工作日）",
     "allow_listed": "允许名单代码",
+    "missed_deliveries": "未成功交付",
     "rank_change": "名次变化",
     "delivered_change": "归集变化",
     "complete_pct_change": "完整率变化",
