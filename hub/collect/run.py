@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
@@ -23,7 +23,7 @@ from connectors import open_reader
 from connectors.base import RawPage, Reader, ReadRequest
 from connectors.connections import ConnectionResolver, from_environment
 from hub.collect.lease import LEASE, Heartbeat, reap, this_process
-from hub.collect.mapping import PROBLEM_COLUMNS, map_page
+from hub.collect.mapping import PROBLEM_COLUMNS, map_page, missing_mandatory
 from hub.collect.payloads import json_lines, sha256s
 from hub.collect.quarantine import resolve_quarantined
 from hub.collect.sources import SourceSpec, get_source
@@ -185,7 +185,16 @@ class _BatchLoader:
         self.summary.cursor_before = self.summary.cursor_after = cursor
         return ReadRequest(cursor, window_end(self.summary.logical_date), frozenset(processed))
 
-    def load(self, page: RawPage) -> None:
+    def load(self, page: RawPage) -> RawPage:
+        """Load one page; returns it as settled (a file lacking a mandatory column: rejected)."""
+        if page.file is not None and page.file.sha256 in self.files:
+            known = self.files[page.file.sha256]
+            if known["status"] == "rejected":  # a further page of a file already rejected
+                return replace(page, frame=pd.DataFrame(), error=known["reason"])
+        elif page.file is not None and page.error is None and len(page.frame.columns):
+            missing = missing_mandatory(self.spec, page.frame.columns)
+            if missing is not None:
+                page = replace(page, frame=pd.DataFrame(), error=f"{missing} from the file")
         # A reader's error may quote the offending row: masked before anyone stores or shows it.
         error = mask_text(page.error) if page.error else None
         if page.file is not None and page.file.sha256 not in self.files:
@@ -204,12 +213,12 @@ class _BatchLoader:
             self.summary.files_rejected += 1
             self.summary.errors.append(mask_text(f"{page.origin}: {error}"))
             self.log.warning("file rejected", file=page.origin, reason=error)
-            return
+            return page
         if page.cursor is not None:
             self.summary.cursor_after = page.cursor
-        if page.frame.empty:
-            return
-        self._load_records(page)
+        if not page.frame.empty:
+            self._load_records(page)
+        return page
 
     def _name_subjects(self, sha256: str, path: Path) -> None:
         """Keep the codes and ID numbers a rejected text file names, for its subjects' cases."""
@@ -454,9 +463,9 @@ def _read_and_load(
         loader = _BatchLoader(connection, spec, summary, received_at)
         try:
             for page in reader.pages(loader.request()):
-                loader.load(page)
+                settled = loader.load(page)
                 if page.file is not None:
-                    file_pages.append(page)
+                    file_pages.append(settled)
             loader.commit_state()
         finally:
             loader.writer.shutdown(wait=True)

@@ -46,22 +46,21 @@ def write_jsonl(path: Path, rows: list[dict[str, Any]], *, escaped: bool = False
     return path
 
 
+def drop_folder(source_id: str, root: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """``source_id``'s drop folder under ``root``, its connection in the environment."""
+    connector = get_source(source_id).connector
+    folder = root / connector.folder
+    folder.mkdir(parents=True)
+    connection = {"conn_type": "fs", "extra": {"path": str(root)}}
+    monkeypatch.setenv(f"AIRFLOW_CONN_{connector.connection.upper()}", json.dumps(connection))
+    return folder
+
+
 @pytest.fixture
-def drop(tmp_path: Path, platform_url: str, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def drop(tmp_path: Path, platform_env: str, monkeypatch: pytest.MonkeyPatch) -> Path:
     """``SOURCE``'s drop folder, with its connection and the platform database in the
     environment."""
-    root = tmp_path / "drop"
-    folder = root / get_source(SOURCE).connector.folder
-    folder.mkdir(parents=True)
-    monkeypatch.setenv(
-        "AIRFLOW_CONN_ZJ_JTT_FILE_DROP",
-        json.dumps({"conn_type": "fs", "extra": {"path": str(root)}}),
-    )
-    monkeypatch.setenv("HUB_DATABASE_URL", platform_url)
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    settings.cache_clear()
-    yield folder
-    settings.cache_clear()
+    return drop_folder(SOURCE, tmp_path / "drop", monkeypatch)
 
 
 @pytest.fixture
