@@ -16,7 +16,17 @@ from hub.collect.sources import UnknownSourceError, enabled_source_ids, get_sour
 def batch_table(outcome: jobs.CollectOutcome) -> Table:
     """A table of what each source's batch did, failures included."""
     table = Table(title=f"collection of {outcome.day}")
-    headers = ("source", "status", "read", "new", "updated", "unchanged", "outdated", "quarantined")
+    headers = (
+        "source",
+        "status",
+        "read",
+        "new",
+        "updated",
+        "unchanged",
+        "outdated",
+        "quarantined",
+        "re-read",
+    )
     for header in headers:
         table.add_column(header, justify="left" if header in ("source", "status") else "right")
     table.add_column("notes")
@@ -31,6 +41,7 @@ def batch_table(outcome: jobs.CollectOutcome) -> Table:
             str(s.counts.unchanged),
             str(s.counts.outdated),
             str(s.quarantined),
+            str(s.reread),
             "; ".join([*s.errors, *s.drift]),
         )
     for source_id, error in outcome.failures.items():

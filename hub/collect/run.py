@@ -36,7 +36,7 @@ from hub.core.logs import ContextLogger, get_logger
 from hub.core.privacy import mask_document, mask_text
 from hub.core.settings import settings
 from hub.core.text import identifiers_in
-from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
+from hub.store.bulk import EncodedFrame, among, encode_frame, insert_encoded
 from hub.store.schema import (
     ingest_batch,
     quarantine,
@@ -67,6 +67,7 @@ class BatchSummary:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     quarantined: int = 0
     files_rejected: int = 0
+    reread: int = 0
     cursor_before: str | None = None
     cursor_after: str | None = None
     drift: list[str] = field(default_factory=list)
@@ -93,6 +94,7 @@ class BatchSummary:
                 "outdated": self.counts.outdated,
                 "quarantined": self.quarantined,
                 "files_rejected": self.files_rejected,
+                "reread": self.reread,
                 "drift": self.drift,
                 "errors": self.errors,
                 "died_before": self.died_before,
@@ -231,7 +233,10 @@ class _BatchLoader:
 
     def _load_records(self, page: RawPage) -> None:
         exported_on = page.file.exported_on if page.file is not None else None
-        prepared = self._prepare(page.frame.reset_index(drop=True), page.origin, exported_on)
+        frame = self._without_reread(page)
+        if frame.empty:
+            return
+        prepared = self._prepare(frame, page.origin, exported_on)
         self.summary.read += prepared.read
         self.summary.quarantined += prepared.quarantined
         # Writes run on the writer thread while the next page is read and mapped; at most one
@@ -241,6 +246,32 @@ class _BatchLoader:
         self.log.info(
             "page loaded", page=page.origin, read=prepared.read, quarantined=prepared.quarantined
         )
+
+    def _without_reread(self, page: RawPage) -> pd.DataFrame:
+        """The page less the rows its look-back read again exactly as they landed before.
+
+        Only rows at or behind the stored cursor are looked up, by their payload's SHA-256; a
+        row committed late, or changed since, has a new payload and loads as usual.
+        """
+        frame = page.frame.reset_index(drop=True)
+        behind = page.behind_cursor
+        if behind is None or not behind.any():
+            return frame
+        behind = behind.reset_index(drop=True)
+        fingerprints = pd.Series(sha256s(json_lines(frame[behind])), index=frame.index[behind])
+        self.wait_for_writes()  # the connection is the writer thread's until then
+        r = raw_record.c
+        landed = set(
+            self.connection.scalars(
+                sa.select(r.payload_sha256).where(
+                    r.source_id == self.spec.id,
+                    among(self.connection, r.payload_sha256, fingerprints.unique().tolist()),
+                )
+            )
+        )
+        again = fingerprints.index[fingerprints.isin(landed)]
+        self.summary.reread += len(again)
+        return frame.drop(index=again).reset_index(drop=True)
 
     def wait_for_writes(self) -> None:
         """Block until the page being written is in; re-raise what went wrong writing it."""
@@ -421,6 +452,7 @@ class _BatchLoader:
             outdated=summary.counts.outdated,
             quarantined=summary.quarantined,
             files_rejected=summary.files_rejected,
+            reread=summary.reread,
         )
         self.connection.execute(
             ingest_batch.update()
@@ -437,6 +469,7 @@ class _BatchLoader:
                 n_outdated=summary.counts.outdated,
                 n_quarantined=summary.quarantined,
                 n_files_rejected=summary.files_rejected,
+                n_reread=summary.reread,
                 schema_drift=json.dumps(summary.drift, ensure_ascii=False)
                 if summary.drift
                 else None,

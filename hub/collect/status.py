@@ -81,6 +81,7 @@ class BatchStatus:
     outdated: int
     quarantined: int
     error: str | None
+    reread: int = 0
 
 
 @dataclass(frozen=True)
@@ -206,6 +207,7 @@ def recent_batches(connection: sa.Connection, limit: int, now: datetime) -> list
                 r.n_outdated,
                 r.n_quarantined,
                 error,
+                r.n_reread,
             )
         )
     return batches
