@@ -152,20 +152,26 @@ class Heartbeat:
         if self._thread.is_alive():
             self._thread.join()
 
+    def renew(self) -> None:
+        """Push the lease to ``LEASE`` from now, in a transaction of its own.
+
+        On PostgreSQL it does not wait on the batch's transaction while that loads records: the
+        raw rows only share-lock the batch row's key, and the lease is not part of it.
+        """
+        try:
+            with self.engine.begin() as connection:
+                connection.execute(
+                    ingest_batch.update()
+                    .where(ingest_batch.c.id == self.batch_id, ingest_batch.c.status == "running")
+                    .values(lease_expires_at=clock.now() + LEASE)
+                )
+        except sa.exc.SQLAlchemyError as exc:
+            log.warning(
+                "could not renew the batch's lease",
+                batch=self.batch_id,
+                reason=str(exc).splitlines()[0],
+            )
+
     def _run(self) -> None:
         while not self._stop.wait(RENEW_EVERY.total_seconds()):
-            try:
-                with self.engine.begin() as connection:
-                    connection.execute(
-                        ingest_batch.update()
-                        .where(
-                            ingest_batch.c.id == self.batch_id, ingest_batch.c.status == "running"
-                        )
-                        .values(lease_expires_at=clock.now() + LEASE)
-                    )
-            except sa.exc.SQLAlchemyError as exc:
-                log.warning(
-                    "could not renew the batch's lease",
-                    batch=self.batch_id,
-                    reason=str(exc).splitlines()[0],
-                )
+            self.renew()

@@ -22,9 +22,9 @@ from typer.testing import CliRunner
 
 from hub import jobs
 from hub.cli.main import app
-from hub.collect.lease import LEASE
+from hub.collect.lease import LEASE, Heartbeat
 from hub.core.clock import OFFSET_VARIABLE
-from hub.store.schema import ingest_batch
+from hub.store.schema import ingest_batch, raw_record
 from tests.connectors.conftest import Answer, FakeApi, Seen
 from tests.faults.conftest import API_SOURCE, DAY
 
@@ -144,5 +144,49 @@ def test_a_batch_of_another_host_dies_when_its_lease_lapses(
         assert _source(document, API_SOURCE)["status"] == "failed"
         assert "died while running (its lease expired at " in error
         assert "with no heartbeat from worker-7.elsewhere)" in error
+    finally:
+        engine.dispose()
+
+
+@pytest.mark.parametrize("platform_url", ["postgresql"], indirect=True)
+def test_the_heartbeat_renews_the_lease_while_the_batch_is_loading(
+    platform_env: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    started = datetime.now(UTC)
+    # A renewal that waited on the loading transaction would fail after 5 s, not hang.
+    engine = sa.create_engine(platform_env, connect_args={"options": "-c lock_timeout=5000"})
+    try:
+        with engine.begin() as connection:
+            batch_id = connection.execute(
+                ingest_batch.insert()
+                .values(
+                    source_id=API_SOURCE,
+                    logical_date=DAY,
+                    status="running",
+                    started_at=started,
+                    lease_expires_at=started + LEASE,
+                )
+                .returning(ingest_batch.c.id)
+            ).scalar_one()
+        with engine.connect() as loading, loading.begin():
+            loading.execute(
+                raw_record.insert().values(
+                    batch_id=batch_id,
+                    seq=0,
+                    source_id=API_SOURCE,
+                    origin="page 1",
+                    payload="{}",
+                    payload_sha256="0" * 64,
+                    received_at=started,
+                    outcome="loaded",
+                )
+            )
+            monkeypatch.setenv(OFFSET_VARIABLE, "3600")
+            Heartbeat(engine, batch_id).renew()
+            with engine.connect() as connection:
+                lease = connection.scalar(
+                    sa.select(ingest_batch.c.lease_expires_at).where(ingest_batch.c.id == batch_id)
+                )
+        assert lease > started + LEASE + timedelta(minutes=59)
     finally:
         engine.dispose()
