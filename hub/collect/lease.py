@@ -64,7 +64,8 @@ class Owner:
 
 def this_process() -> Owner:
     """The owner a batch opened by this process records."""
-    return Owner(socket.gethostname(), psutil.Process().pid, int(psutil.Process().create_time()))
+    process = psutil.Process()
+    return Owner(socket.gethostname(), process.pid, int(process.create_time()))
 
 
 def death(batch: sa.Row, now: datetime, *, renewed: bool) -> str | None:
