@@ -63,10 +63,26 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
         if lines is not None:
             return lines
     try:
-        text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+        return _pandas_lines(frame)
     except UnicodeEncodeError:
-        return _with_surrogates_escaped(frame)
+        pass
+    # Lone surrogates: those rows written escaped, the others as always (so a row's payload, and
+    # its fingerprint, never depend on the page it came in).
+    odd = frame.apply(lambda row: any(_holds_surrogate(v) for v in row), axis=1).to_numpy()
+    lines = pd.Series("", index=frame.index, dtype=object)
+    if not odd.all():
+        lines[~odd] = _pandas_lines(frame[~odd])
+    lines[odd] = _with_surrogates_escaped(frame[odd])
+    return lines.tolist()
+
+
+def _pandas_lines(frame: pd.DataFrame) -> list[str]:
+    text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
     return text.rstrip("\n").split("\n")
+
+
+def _holds_surrogate(value: object) -> bool:
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
 
 
 def _with_surrogates_escaped(frame: pd.DataFrame) -> list[str]:

@@ -10,9 +10,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+import pandas as pd
 import pytest
 import sqlalchemy as sa
 
+from hub.collect.payloads import json_lines
 from hub.collect.run import collect_source
 from hub.store.schema import RECORD_TABLES, quarantine, raw_record
 from tests.faults.conftest import DAY, SOURCE, clean_rows, write_jsonl
@@ -67,3 +69,16 @@ def test_unstorable_characters_quarantine_their_records_and_the_rest_loads(
         "jtt_xzcf_20261102.jsonl",
         "jtt_xzcf_20261103.jsonl",
     ]
+
+
+def test_a_rows_payload_is_the_same_beside_a_lone_surrogate_or_not() -> None:
+    page = pd.DataFrame(
+        {"名称": ["超限\ud800运输", "宁波机械", "杭州"], "金额": [None, 12, 3.5]}, dtype=object
+    )
+
+    lines = json_lines(page)
+
+    assert lines[1:] == json_lines(page.iloc[1:])
+    assert lines[0] == '{"名称":"超限\\ud800运输","金额":null}'
+    assert [json.loads(line)["名称"] for line in lines] == ["超限\ud800运输", "宁波机械", "杭州"]
+    assert all(line.encode("utf-8") for line in lines)
