@@ -81,7 +81,7 @@ class BatchStatus:
     outdated: int
     quarantined: int
     error: str | None
-    reread: int = 0
+    reread: int
 
 
 @dataclass(frozen=True)
@@ -131,6 +131,7 @@ def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStat
     )
     enabled = {s.id for s in enabled_sources()}
     broken = {stem: str(error) for stem, error in broken_sources().items()}
+    renewed = heartbeats(connection)
     statuses = []
     for source_id in sorted(enabled | set(broken) | set(last)):
         row, good = last.get(source_id), succeeded.get(source_id)
@@ -146,7 +147,7 @@ def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStat
         if row is None:
             statuses.append(SourceStatus(**common))
             continue
-        state, error = _as_seen(row, now, renewed=heartbeats(connection))
+        state, error = _as_seen(row, now, renewed=renewed)
         if state == "failed" and row.status == "running":
             common["failures_in_row"] += 1
         statuses.append(
