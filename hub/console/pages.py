@@ -7,14 +7,16 @@ renders through ``hub.console.render``.
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 
 from hub import jobs
 from hub.console import overview
 from hub.console.access import Lead, PlatformRuntime
-from hub.console.render import render
+from hub.console.render import json_answer, render
+from hub.core.model import RecordKind
 from hub.core.privacy import mask_document
 from hub.ops.totals import platform_totals
+from hub.reconcile.compare import SYSTEM_NAMES
 
 router = APIRouter()
 
@@ -36,3 +38,33 @@ def overview_page(request: Request, viewer: Lead, runtime: PlatformRuntime) -> H
         open_findings=totals.open_findings,
         problems=overview.problems(status),
     )
+
+
+KIND_LABELS = {
+    RecordKind.PENALTY: "行政处罚",
+    RecordKind.ABNORMAL: "经营异常名录",
+    RecordKind.SERIOUS: "严重失信主体名单",
+}
+
+
+@router.get("/case", response_class=HTMLResponse)
+def case_page(
+    request: Request, viewer: Lead, runtime: PlatformRuntime, q: str = ""
+) -> HTMLResponse:
+    """The one-thing view of the subject typed in ``q`` (a credit code or ID number, any form)."""
+    found = jobs.case(q, runtime) if q.strip() else None
+    return render(
+        request,
+        "case.html.j2",
+        viewer,
+        typed=found["subject"] if found else "",
+        case=found,
+        kinds=KIND_LABELS,
+        systems=SYSTEM_NAMES,
+    )
+
+
+@router.get("/case.json")
+def case_json(viewer: Lead, runtime: PlatformRuntime, q: str) -> Response:
+    """The same case as JSON (what ``hub case --json`` prints)."""
+    return json_answer(jobs.case(q, runtime), credit_codes=("subject",))

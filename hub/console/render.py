@@ -7,15 +7,16 @@ number reaches a browser whatever a template prints.
 
 from __future__ import annotations
 
+import json
 from datetime import date, datetime
 from typing import Any
 
 from fastapi import Request
-from fastapi.responses import HTMLResponse
+from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
 
 from hub.console.auth import Viewer
-from hub.core.privacy import mask_text
+from hub.core.privacy import MACHINE_IDENTIFIERS, mask_document, mask_text
 from hub.core.settings import settings
 
 NAVIGATION: tuple[tuple[str, str, bool], ...] = (
@@ -28,10 +29,12 @@ NAVIGATION: tuple[tuple[str, str, bool], ...] = (
 """The pages in the navigation: path, label, operators only."""
 
 
-def local_time(value: datetime | None) -> str:
-    """An instant in the platform's time zone, to the minute ("" for none)."""
+def local_time(value: datetime | str | None) -> str:
+    """An instant (or its ISO 8601 text) in the platform's time zone, to the minute."""
     if value is None:
         return ""
+    if isinstance(value, str):
+        value = datetime.fromisoformat(value)
     return value.astimezone(settings().timezone).strftime("%Y-%m-%d %H:%M")
 
 
@@ -85,3 +88,16 @@ def render(
         **context,
     )
     return HTMLResponse(mask_text(html), status_code=status_code)
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, datetime | date):
+        return value.isoformat()
+    raise TypeError(f"{type(value).__name__} is not JSON")
+
+
+def json_answer(document: Any, *, credit_codes: tuple[str, ...] = ()) -> Response:
+    """``document`` as a JSON answer, through the privacy policy (machine identifiers kept)."""
+    masked = mask_document(document, keep=MACHINE_IDENTIFIERS, credit_codes=credit_codes)
+    body = json.dumps(masked, default=_plain, ensure_ascii=False, indent=2)
+    return Response(body, media_type="application/json")
