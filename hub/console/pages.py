@@ -6,17 +6,20 @@ renders through ``hub.console.render``.
 
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub import jobs
-from hub.console import overview
+from hub.console import departments, overview
 from hub.console.access import Lead, PlatformRuntime
 from hub.console.render import json_answer, render
+from hub.core import clock
 from hub.core.model import RecordKind
 from hub.core.privacy import mask_document
+from hub.core.settings import settings
 from hub.ops.totals import platform_totals
 from hub.reconcile.compare import SYSTEM_NAMES
+from quality.periods import Granularity, Period
 
 router = APIRouter()
 
@@ -68,3 +71,57 @@ def case_page(
 def case_json(viewer: Lead, runtime: PlatformRuntime, q: str) -> Response:
     """The same case as JSON (what ``hub case --json`` prints)."""
     return json_answer(jobs.case(q, runtime), credit_codes=("subject",))
+
+
+def _period(granularity: Granularity, period: str | None) -> Period:
+    today = clock.now().astimezone(settings().timezone).date()
+    try:
+        return departments.period_of(granularity, period, today)
+    except ValueError as exc:
+        raise HTTPException(400, str(exc)) from exc
+
+
+@router.get("/departments", response_class=HTMLResponse)
+def departments_page(
+    request: Request,
+    viewer: Lead,
+    runtime: PlatformRuntime,
+    granularity: Granularity = Granularity.MONTH,
+    period: str | None = None,
+) -> HTMLResponse:
+    """The scorecards of a day, month or year, ranked, with each department's trend."""
+    chosen = _period(granularity, period)
+    with runtime.engine() as engine, engine.connect() as connection:
+        report = departments.scorecards(connection, chosen)
+        trend = departments.trend(connection, chosen)
+    return render(
+        request,
+        "departments.html.j2",
+        viewer,
+        period=chosen,
+        granularity=granularity,
+        granularities=departments.GRANULARITY_LABELS,
+        previous=chosen.previous(),
+        rows=departments.ranking(report),
+        warnings=report.warnings,
+        trend=trend,
+        lines={name: departments.sparkline(s) for name, s in trend.scores.items()},
+    )
+
+
+@router.get("/departments.xlsx")
+def departments_workbook(
+    viewer: Lead,
+    runtime: PlatformRuntime,
+    granularity: Granularity = Granularity.MONTH,
+    period: str | None = None,
+) -> Response:
+    """The period's report workbook, as ``hub report`` writes it."""
+    chosen = _period(granularity, period)
+    with runtime.engine() as engine, engine.connect() as connection:
+        report = departments.scorecards(connection, chosen)
+    return Response(
+        departments.workbook(report),
+        media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        headers={"Content-Disposition": f'attachment; filename="quality-{chosen.label}.xlsx"'},
+    )
