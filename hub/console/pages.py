@@ -10,15 +10,17 @@ from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 
 from hub import jobs
-from hub.console import departments, overview
+from hub.console import departments, findings, overview
 from hub.console.access import Lead, PlatformRuntime
 from hub.console.render import json_answer, render
 from hub.core import clock
 from hub.core.model import RecordKind
 from hub.core.privacy import mask_document
 from hub.core.settings import settings
+from hub.core.thresholds import REMINDER_DAYS
 from hub.ops.totals import platform_totals
 from hub.reconcile.compare import SYSTEM_NAMES
+from hub.reconcile.report import AGE_BANDS
 from quality.periods import Granularity, Period
 
 router = APIRouter()
@@ -124,4 +126,33 @@ def departments_workbook(
         departments.workbook(report),
         media_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
         headers={"Content-Disposition": f'attachment; filename="quality-{chosen.label}.xlsx"'},
+    )
+
+
+@router.get("/reconciliation", response_class=HTMLResponse)
+def reconciliation_page(request: Request, viewer: Lead, runtime: PlatformRuntime) -> HTMLResponse:
+    """The last reconciliation's open findings by class, party and age, settled ones, reminders."""
+    today = clock.now().astimezone(settings().timezone).date()
+    reminder_days = runtime.threshold(REMINDER_DAYS)
+    with runtime.engine() as engine, engine.connect() as connection:
+        day = findings.report_day(connection, today)
+        report = findings.daily_report(connection, day, reminder_days)
+        settled = findings.settled(connection, day)
+    responsible = report.by_responsible
+    return render(
+        request,
+        "reconciliation.html.j2",
+        viewer,
+        report=report,
+        classes=report.by_class.to_dict("records"),
+        bands=report.age_bands.to_dict("records"),
+        band_limits={label: (low, high) for low, high, label in AGE_BANDS},
+        parties=[(name, row.to_dict()) for name, row in responsible.iterrows()],
+        party_columns=list(responsible.columns),
+        open_findings=report.open_findings.to_dict("records"),
+        reminders=report.reminders.to_dict("records"),
+        reminder_days=reminder_days,
+        settled=settled.to_dict("records"),
+        settled_days=findings.SETTLED_DAYS,
+        kinds=KIND_LABELS,
     )
