@@ -7,17 +7,19 @@ renders through ``hub.console.render``.
 from __future__ import annotations
 
 from fastapi import APIRouter, HTTPException, Request
-from fastapi.responses import HTMLResponse, Response
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
 from hub import jobs
 from hub.console import departments, findings, overview
-from hub.console.access import Lead, PlatformRuntime
+from hub.console.access import Lead, Operator, PlatformRuntime
 from hub.console.render import json_answer, render
 from hub.core import clock
 from hub.core.model import RecordKind
 from hub.core.privacy import mask_document
 from hub.core.settings import settings
+from hub.core.targets import push_targets
 from hub.core.thresholds import REMINDER_DAYS
+from hub.fanout.claims import retry_dead
 from hub.ops.totals import platform_totals
 from hub.reconcile.compare import SYSTEM_NAMES
 from hub.reconcile.report import AGE_BANDS
@@ -156,3 +158,37 @@ def reconciliation_page(request: Request, viewer: Lead, runtime: PlatformRuntime
         settled_days=findings.SETTLED_DAYS,
         kinds=KIND_LABELS,
     )
+
+
+@router.get("/sources", response_class=HTMLResponse)
+def sources_page(
+    request: Request, viewer: Operator, runtime: PlatformRuntime, resent: str | None = None
+) -> HTMLResponse:
+    """Per source, push target and pull site what ``hub status`` shows (operators only)."""
+    status = mask_document(jobs.status(runtime, recent=5))
+    with runtime.engine() as engine, engine.connect() as connection:
+        delta_files = platform_totals(connection).delta_files
+    return render(
+        request,
+        "sources.html.j2",
+        viewer,
+        status=status,
+        delta_files=delta_files,
+        resent=resent,
+    )
+
+
+@router.post("/targets/{target_id}/resend")
+def resend_dead_letters(
+    request: Request, target_id: str, viewer: Operator, runtime: PlatformRuntime
+) -> RedirectResponse:
+    """Make the target's dead letters pending again, due at once (``hub fanout --retry-dead``).
+
+    The next ``fanout_removals`` run delivers them.
+    """
+    if target_id not in {t.id for t in push_targets()}:
+        raise HTTPException(404, f"no push target {target_id!r}")
+    with runtime.engine() as engine:
+        revived = retry_dead(engine, [target_id], clock.now())
+    root = request.scope.get("root_path", "")
+    return RedirectResponse(f"{root}/sources?resent={target_id}:{revived}", status_code=303)

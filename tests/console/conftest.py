@@ -45,6 +45,8 @@ DAYS = [date(2026, 11, 2), date(2026, 11, 3)]
 """Two working days of the sandbox province, run through the jobs of the daily cycle."""
 PLANTED_DEPARTMENT = "省市场监管局"
 """The department the planted privacy cases are filed under."""
+DOWN_TARGET = "zj_gov_service"
+"""The push target whose receiver is down on the last day: its messages become dead letters."""
 ARTEFACTS = PROJECT_ROOT / "tmp" / "artefacts" / "console"
 """Where the tests keep their screenshots."""
 
@@ -59,7 +61,8 @@ class Run:
     morning: datetime
 
 
-def _run_days(runtime, config, days: list[date]) -> None:
+def _run_days(runtime, config, province, days: list[date]) -> None:
+    """Each day's jobs in the DAGs' order; the receiver of ``DOWN_TARGET`` down on the last."""
     from hub import jobs
     from hub.core.settings import settings
     from quality.periods import Period
@@ -75,10 +78,27 @@ def _run_days(runtime, config, days: list[date]) -> None:
         with clock_at(datetime.combine(morning, time(0, 5), tzinfo=zone)):
             jobs.collect(day, runtime)
             jobs.report(Period.parse(str(morning)), runtime)
+        if day == days[-1]:
+            province.receivers.set_faults(DOWN_TARGET, mode="down")
         with clock_at(datetime.combine(morning, time(1, 0), tzinfo=zone)):
             jobs.reconcile(day, runtime)
             jobs.fanout(runtime)
             jobs.publish(day, runtime)
+
+
+def _targets_giving_up_at_once(folder: Path) -> Path:
+    """The Zhejiang targets file, its push targets giving up after one attempt."""
+    import yaml
+
+    from hub.core.settings import MAPPINGS_DIR
+
+    targets = yaml.safe_load((MAPPINGS_DIR / "targets" / "zhejiang.yaml").read_text("utf-8"))
+    for entry in targets["targets"]:
+        if entry["delivery"] == "push":
+            entry["max_attempts"] = 1
+    path = folder / "targets.yaml"
+    path.write_text(yaml.safe_dump(targets, allow_unicode=True), encoding="utf-8")
+    return path
 
 
 @pytest.fixture(scope="package")
@@ -107,7 +127,11 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         load_reference(connection)
     config = SandboxConfig(folder / "sandbox", seed=7)
     init_sandbox(config)
-    hub_env = {"HUB_DATABASE_URL": url, "HUB_VAR_DIR": str(folder / "var")}
+    hub_env = {
+        "HUB_DATABASE_URL": url,
+        "HUB_VAR_DIR": str(folder / "var"),
+        "HUB_TARGETS_FILE": str(_targets_giving_up_at_once(folder)),
+    }
     planted = plant(engine, "330106", effective=DAYS[0])
     with engine.begin() as connection:  # a department, as every record collected has one
         penalties = RECORD_TABLES["penalty"]
@@ -118,7 +142,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         )
     with environment(hub_env), serve_province(config) as province:
         with environment(province.connection_env()):
-            _run_days(jobs.Runtime(), config, DAYS)
+            _run_days(jobs.Runtime(), config, province, DAYS)
         morning = datetime.combine(DAYS[-1] + timedelta(days=1), time(9, 0))
         morning = morning.replace(tzinfo=settings().timezone)
         with clock_at(morning):
