@@ -85,3 +85,27 @@ class LocalLogin:
             return response
 
         return router
+
+
+PASSWORD_VARIABLES = {
+    "lead": (Role.LEAD, "HUB_CONSOLE_LEAD_PASSWORD"),
+    "operator": (Role.OPERATOR, "HUB_CONSOLE_OPERATOR_PASSWORD"),
+}
+"""The local users: name → role and the environment variable holding the password."""
+
+
+def local_users(environment: dict[str, str]) -> tuple[dict[str, tuple[Role, str]], list[str]]:
+    """The users ``lead`` and ``operator``, their passwords from ``environment`` or made now.
+
+    Returns:
+        The users, and the names whose password was made now (to be shown once).
+    """
+    users: dict[str, tuple[Role, str]] = {}
+    made = []
+    for name, (role, variable) in PASSWORD_VARIABLES.items():
+        password = environment.get(variable)
+        if not password:
+            password = secrets.token_urlsafe(12)
+            made.append(name)
+        users[name] = (role, password)
+    return users, made
