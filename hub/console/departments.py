@@ -18,14 +18,18 @@ from typing import Any
 import pandas as pd
 import sqlalchemy as sa
 
+from hub.console.render import records
+from hub.core.privacy import mask_text
 from hub.core.settings import settings
 from hub.core.workdays import calendar
 from hub.report.run import assemble
 from hub.report.scorecard import compute_scorecard
+from hub.store.schema import raw_record
 from quality.config import quality_settings
 from quality.periods import Granularity, Period
 from quality.report.data import QualityReport
 from quality.report.html import number, percent, points
+from quality.report.labels import rule_label
 from quality.report.xlsx import write_xlsx
 
 TREND_PERIODS = 12
@@ -127,3 +131,44 @@ def ranking(report: QualityReport) -> list[dict[str, Any]]:
             }
         )
     return rows
+
+
+@dataclass(frozen=True)
+class Drill:
+    """One department's quarantined records by rule (each as received) and late records, masked."""
+
+    by_rule: list[dict[str, Any]]
+    quarantined: list[dict[str, Any]]
+    late: list[dict[str, Any]]
+
+
+def _as_received(connection: sa.Connection, rows: pd.DataFrame) -> dict[tuple[int, int], str]:
+    """The raw record of each (batch, sequence) of ``rows``, exactly as received, masked."""
+    pairs = {(int(b), int(s)) for b, s in zip(rows["batch_id"], rows["raw_seq"], strict=True)}
+    if not pairs:
+        return {}
+    r = raw_record.c
+    found = connection.execute(
+        sa.select(r.batch_id, r.seq, r.payload).where(sa.tuple_(r.batch_id, r.seq).in_(pairs))
+    )
+    return {(batch, seq): mask_text(payload) for batch, seq, payload in found}
+
+
+def drill_down(connection: sa.Connection, report: QualityReport, department: str) -> Drill:
+    """``department``'s quarantined and late records in ``report``'s period."""
+    by_rule = report.by_rule[report.by_rule["department"] == department]
+    broken = report.broken[report.broken["department"] == department]
+    received = _as_received(connection, broken)
+    quarantined = []
+    for row in records(broken):
+        row["rule_label"] = rule_label(row["rule"])
+        row["as_received"] = received.get((int(row["batch_id"]), int(row["raw_seq"])), "")
+        quarantined.append(row)
+    return Drill(
+        by_rule=[
+            {"rule": rule_label(r["rule"]), "records": int(r["records"])}
+            for r in by_rule.to_dict("records")
+        ],
+        quarantined=quarantined,
+        late=records(report.late[report.late["department"] == department]),
+    )

@@ -12,7 +12,7 @@ from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from hub import jobs
 from hub.console import departments, findings, overview
 from hub.console.access import Lead, Operator, PlatformRuntime
-from hub.console.render import json_answer, render
+from hub.console.render import json_answer, records, render
 from hub.core import clock
 from hub.core.model import RecordKind
 from hub.core.privacy import mask_document
@@ -113,6 +113,31 @@ def departments_page(
     )
 
 
+@router.get("/departments/detail", response_class=HTMLResponse)
+def department_page(
+    request: Request,
+    viewer: Lead,
+    runtime: PlatformRuntime,
+    name: str,
+    granularity: Granularity = Granularity.MONTH,
+    period: str | None = None,
+) -> HTMLResponse:
+    """One department's quarantined records by rule (each as received) and its late records."""
+    chosen = _period(granularity, period)
+    with runtime.engine() as engine, engine.connect() as connection:
+        report = departments.scorecards(connection, chosen)
+        drill = departments.drill_down(connection, report, name)
+    return render(
+        request,
+        "department.html.j2",
+        viewer,
+        name=name,
+        period=chosen,
+        granularity=granularity,
+        drill=drill,
+    )
+
+
 @router.get("/departments.xlsx")
 def departments_workbook(
     viewer: Lead,
@@ -151,10 +176,10 @@ def reconciliation_page(request: Request, viewer: Lead, runtime: PlatformRuntime
         band_limits={label: (low, high) for low, high, label in AGE_BANDS},
         parties=[(name, row.to_dict()) for name, row in responsible.iterrows()],
         party_columns=list(responsible.columns),
-        open_findings=report.open_findings.to_dict("records"),
-        reminders=report.reminders.to_dict("records"),
+        open_findings=records(report.open_findings),
+        reminders=records(report.reminders),
         reminder_days=reminder_days,
-        settled=settled.to_dict("records"),
+        settled=records(settled),
         settled_days=findings.SETTLED_DAYS,
         kinds=KIND_LABELS,
     )

@@ -11,6 +11,7 @@ import json
 from datetime import date, datetime
 from typing import Any
 
+import pandas as pd
 from fastapi import Request
 from fastapi.responses import HTMLResponse, Response
 from jinja2 import Environment, PackageLoader, StrictUndefined, select_autoescape
@@ -48,10 +49,18 @@ def figure(value: Any) -> str:
 
 
 def day(value: date | str | None) -> str:
-    """A day as ISO 8601 ("" for none)."""
+    """A day as ISO 8601 ("" for none); an instant's day in the platform's time zone."""
     if value is None:
         return ""
+    if isinstance(value, datetime):
+        zoned = value.astimezone(settings().timezone) if value.tzinfo else value
+        return zoned.date().isoformat()
     return value.isoformat() if isinstance(value, date) else str(value)
+
+
+def records(frame: pd.DataFrame) -> list[dict[str, Any]]:
+    """``frame``'s rows as dicts for a template, missing values (NaN, NaT) as ``None``."""
+    return frame.astype(object).where(frame.notna(), None).to_dict("records")
 
 
 _environment = Environment(

@@ -7,12 +7,14 @@ import base64
 import io
 import json
 from datetime import timedelta
+from urllib.parse import quote
 
 import pytest
 from openpyxl import load_workbook
 
 from hub.core.settings import settings
 from tests.console.conftest import DAYS, PLANTED_DEPARTMENT, Run, Session
+from tests.console.dom import Dom
 from tests.core.privacy_cases import leaked
 
 pytestmark = [pytest.mark.integration, pytest.mark.dag]
@@ -93,3 +95,36 @@ def test_a_period_not_of_the_granularity_is_refused(lead: Session) -> None:
     status, dom = lead.open("/departments?granularity=day&period=2026-11")
     assert status == 400
     assert "'2026-11' is not a day period" in dom.html
+
+
+def test_a_department_drills_down_to_its_quarantined_records_as_received_and_late_ones(
+    run: Run, lead: Session
+) -> None:
+    received = DAYS[-1] + timedelta(days=1)
+    written = _written_report(DAYS[-1])
+    name = max(written["departments"], key=lambda d: d["quarantined"])["department"]
+    lead.open(f"/departments?granularity=day&period={received}")
+    link = f"#ranking a[href*='name={quote(name)}']"
+    assert lead.page.click_and_wait(link) == 200
+    dom = Dom(lead.page.dom())
+    lead.screenshot("department-detail")
+
+    assert dom.text("department") == name
+    broken = [r for r in written["quarantined_records"] if r["department"] == name]
+    late = [r for r in written["late_records"] if r["department"] == name]
+    rows = dom.table("quarantined")[1:]
+    assert broken and len(rows) == len(broken)
+    assert sorted((r[9], r[10]) for r in rows) == sorted(
+        (str(b["batch_id"]), str(b["raw_seq"])) for b in broken
+    )
+    assert len(dom.table("late")) - 1 == len(late)
+    by_rule = {r[0]: int(r[1]) for r in dom.table("rules")[1:]}
+    assert sum(by_rule.values()) == next(
+        d["quarantined"] for d in written["departments"] if d["department"] == name
+    )
+    # Each quarantined record as the agency sent it: its raw JSON, masked.
+    raw = lead.page.evaluate(
+        "Array.from(document.querySelectorAll('#quarantined pre.raw')).map(p => p.textContent)"
+    )
+    assert len(raw) == len(rows) and all(text.startswith("{") for text in raw)
+    assert leaked("\n".join(raw)) == []
