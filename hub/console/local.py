@@ -68,7 +68,8 @@ class LocalLogin:
                     request, "login.html.j2", None, next=next, failed=True, status_code=401
                 )
             root = request.scope.get("root_path", "")
-            target = next if next.startswith("/") and not next.startswith("//") else "/"
+            # Only a path of this console: "//host" and "/\\host" lead browsers elsewhere.
+            target = next if next.startswith("/") and next[1:2] not in ("/", "\\") else "/"
             response = RedirectResponse(f"{root}{target}", status_code=303)
             response.set_cookie(
                 SESSION_COOKIE,

@@ -14,7 +14,6 @@ from hub.console import departments, findings, overview
 from hub.console.access import Lead, Operator, PlatformRuntime
 from hub.console.render import json_answer, records, render
 from hub.core import clock
-from hub.core.model import RecordKind
 from hub.core.privacy import mask_document
 from hub.core.settings import settings
 from hub.core.targets import push_targets
@@ -24,6 +23,7 @@ from hub.ops.totals import platform_totals
 from hub.reconcile.compare import SYSTEM_NAMES
 from hub.reconcile.report import AGE_BANDS
 from quality.periods import Granularity, Period
+from quality.report.labels import KINDS
 
 router = APIRouter()
 
@@ -47,13 +47,6 @@ def overview_page(request: Request, viewer: Lead, runtime: PlatformRuntime) -> H
     )
 
 
-KIND_LABELS = {
-    RecordKind.PENALTY: "行政处罚",
-    RecordKind.ABNORMAL: "经营异常名录",
-    RecordKind.SERIOUS: "严重失信主体名单",
-}
-
-
 @router.get("/case", response_class=HTMLResponse)
 def case_page(
     request: Request, viewer: Lead, runtime: PlatformRuntime, q: str = ""
@@ -66,7 +59,7 @@ def case_page(
         viewer,
         typed=found["subject"] if found else "",
         case=found,
-        kinds=KIND_LABELS,
+        kinds=KINDS,
         systems=SYSTEM_NAMES,
     )
 
@@ -181,7 +174,7 @@ def reconciliation_page(request: Request, viewer: Lead, runtime: PlatformRuntime
         reminder_days=reminder_days,
         settled=records(settled),
         settled_days=findings.SETTLED_DAYS,
-        kinds=KIND_LABELS,
+        kinds=KINDS,
     )
 
 

@@ -94,3 +94,21 @@ def test_the_operator_logs_in_with_the_password_printed_at_start(
         assert _log_in(page, base, "operator", password) == 200
         assert page.open(f"{base}/sources") == 200
         assert Dom(page.dom()).text("viewer") == "operator（运维）"
+
+
+@pytest.mark.parametrize(
+    "elsewhere", ["//evil.example/", "/\\evil.example/", "https://evil.example/"]
+)
+def test_the_login_never_sends_a_person_off_the_console(
+    hub_console: tuple[str, str], elsewhere: str
+) -> None:
+    import requests
+
+    base, _ = hub_console
+    answer = requests.post(
+        f"{base}/login",
+        data={"username": "lead", "password": LEAD_PASSWORD, "next": elsewhere},
+        allow_redirects=False,
+        timeout=10,
+    )
+    assert (answer.status_code, answer.headers["location"]) == (303, "/")
