@@ -99,14 +99,16 @@ def trend(connection: sa.Connection, period: Period, periods: int = TREND_PERIOD
     return Trend([p.label for p in chosen], scores)
 
 
-def sparkline(values: list[float | None], width: int = 180, height: int = 36) -> str:
-    """SVG polyline points of ``values`` (fractions 0–1); a missing period breaks no line."""
+def sparkline(
+    values: list[float | None], width: int = 180, height: int = 36
+) -> list[tuple[float, float]]:
+    """SVG coordinates of ``values`` (fractions 0–1), one per period that has a score."""
     step = width / max(len(values) - 1, 1)
-    return " ".join(
-        f"{i * step:.1f},{(1 - v) * (height - 4) + 2:.1f}"
+    return [
+        (round(i * step, 1), round((1 - v) * (height - 4) + 2, 1))
         for i, v in enumerate(values)
         if v is not None
-    )
+    ]
 
 
 def ranking(report: QualityReport) -> list[dict[str, Any]]:
