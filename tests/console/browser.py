@@ -119,9 +119,8 @@ class Page:
 class Browser:
     """A headless Chromium of its own profile; ``page()`` opens a new tab."""
 
-    def __init__(self, port: int, process: subprocess.Popen) -> None:
+    def __init__(self, port: int) -> None:
         self._port = port
-        self._process = process
 
     def page(self) -> Page:
         """A new blank tab."""
@@ -174,7 +173,7 @@ def chromium() -> Iterator[Browser]:
             assert process.poll() is None, "Chromium exited at start"
             assert time.monotonic() < deadline, "Chromium did not open its DevTools port"
             time.sleep(0.05)
-        yield Browser(int(port_file.read_text().split()[0]), process)
+        yield Browser(int(port_file.read_text().split()[0]))
     finally:
         process.terminate()
         try:

@@ -58,7 +58,6 @@ class Run:
     database_url: str
     engine: sa.Engine
     person_ids: list[str]
-    morning: datetime
 
 
 def _run_days(runtime, config, province, days: list[date]) -> None:
@@ -146,7 +145,7 @@ def run(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Run]:
         morning = datetime.combine(DAYS[-1] + timedelta(days=1), time(9, 0))
         morning = morning.replace(tzinfo=settings().timezone)
         with clock_at(morning):
-            yield Run(url, engine, planted.person_ids, morning)
+            yield Run(url, engine, planted.person_ids)
     engine.dispose()
     next(databases, None)
 
