@@ -3,7 +3,8 @@
 The modules of ``hub/``, ``hub_airflow/``, ``connectors/``, ``quality/`` and ``plugins/`` are read
 as syntax trees. A module that writes outbound (files, JSON documents, Arrow/Parquet/CSV/Excel
 writers, workbooks, charts, HTTP posts and puts, FastAPI responses, terminal output, log
-handlers) must import ``hub.core.privacy``, or the report writers' ``quality.report.data.masked``,
+handlers) must import ``hub.core.privacy``, or the report writers' ``quality.report.data.masked``
+(the command line's ``hub.cli.common.console``, the console's ``hub.console.render.render``),
 or stand on the allow-list below with the reason it needs none. A plain stdlib logger is a writer
 of its own: outside ``hub/core/logs.py`` loggers come from ``get_logger`` or ``masked_logger``.
 
@@ -37,6 +38,7 @@ POLICY = {
     "hub.core.privacy": None,
     "quality.report.data": {"masked"},
     "hub.cli.common": {"console", "errors"},  # the command line's output, masked as it is written
+    "hub.console.render": {"render"},  # the console's pages, masked as they are rendered
 }
 # Modules that write outbound without masking, each with the reason it needs none.
 ALLOWED = {
