@@ -197,6 +197,24 @@ def _needs_a_server(item: pytest.Item) -> bool:
     )
 
 
+_PACKAGE_UNITS = ("tests/console/",)
+"""Packages whose tests share package fixtures (an Airflow API server, a sandbox run): one unit."""
+
+
+def pytest_xdist_make_scheduler(config: pytest.Config, log: object) -> object:
+    """``--dist loadscope``, with each package of ``_PACKAGE_UNITS`` one unit of work."""
+    from xdist.scheduler import LoadScopeScheduling
+
+    class _Scheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            for package in _PACKAGE_UNITS:
+                if nodeid.startswith(package):
+                    return package
+            return super()._split_scope(nodeid)
+
+    return _Scheduling(config, log)
+
+
 _FIRST = ("tests/dags/test_cycle.py",)
 """The longest units of work (the fortnight, one class per backend): the workers start with them."""
 
