@@ -16,7 +16,17 @@ from hub.collect.sources import UnknownSourceError, enabled_source_ids, get_sour
 def batch_table(outcome: jobs.CollectOutcome) -> Table:
     """A table of what each source's batch did, failures included."""
     table = Table(title=f"collection of {outcome.day}")
-    headers = ("source", "status", "read", "new", "updated", "unchanged", "outdated", "quarantined")
+    headers = (
+        "source",
+        "status",
+        "read",
+        "new",
+        "updated",
+        "unchanged",
+        "outdated",
+        "quarantined",
+        "re-read",
+    )
     for header in headers:
         table.add_column(header, justify="left" if header in ("source", "status") else "right")
     table.add_column("notes")
@@ -31,6 +41,7 @@ def batch_table(outcome: jobs.CollectOutcome) -> Table:
             str(s.counts.unchanged),
             str(s.counts.outdated),
             str(s.quarantined),
+            str(s.reread),
             "; ".join([*s.errors, *s.drift]),
         )
     for source_id, error in outcome.failures.items():
@@ -52,7 +63,11 @@ def collect(
         ),
     ] = None,
 ) -> None:
-    """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
+    """Collect every enabled source (or the given ones) for a day.
+
+    Exits 1 when a source's batch failed (nothing of it loaded), else 3 when a batch is partial
+    (a delivered file was rejected, the rest loaded), else 0.
+    """
     chosen_day = parse_day(day)
     arrival = parse_instant(received_at, "--received-at") if received_at else None
     for source_id in source or []:
@@ -74,5 +89,5 @@ def collect(
     console.print(batch_table(outcome))
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]")
-    if outcome.problems:
-        raise typer.Exit(1)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)

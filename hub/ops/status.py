@@ -25,10 +25,13 @@ from alembic.script import ScriptDirectory
 from hub.collect.status import (
     BatchStatus,
     QuarantineCount,
+    RejectedFile,
     SourceStatus,
     department_problems,
+    outstanding_rejections,
     quarantine_counts,
     recent_batches,
+    rejection_problems,
     source_problems,
     source_statuses,
     unregistered_departments,
@@ -94,6 +97,7 @@ class PlatformStatus:
     sources: list[SourceStatus] = field(default_factory=list)
     recent_batches: list[BatchStatus] = field(default_factory=list)
     quarantine: list[QuarantineCount] = field(default_factory=list)
+    rejected_files: list[RejectedFile] = field(default_factory=list)
     targets: list[TargetStatus] = field(default_factory=list)
     sites: list[SiteStatus] = field(default_factory=list)
     dags: list[DagStatus] = field(default_factory=list)
@@ -245,8 +249,9 @@ def platform_status(
             revision,
             head,
             sources=sources,
-            recent_batches=recent_batches(connection, recent),
+            recent_batches=recent_batches(connection, recent, now),
             quarantine=quarantine_counts(connection),
+            rejected_files=outstanding_rejections(connection),
             targets=targets,
             sites=sites,
             dags=[
@@ -259,6 +264,7 @@ def platform_status(
             calendar=_calendar(today),
         )
     status.problems.extend(source_problems(sources))
+    status.problems.extend(rejection_problems(status.rejected_files))
     status.problems.extend(department_problems(unregistered))
     status.problems.extend(target_problems(targets))
     status.problems.extend(site_problems(sites, stale_pull_days))

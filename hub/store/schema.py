@@ -60,8 +60,27 @@ ingest_batch = sa.Table(
     ),
     sa.Column("n_quarantined", sa.Integer, nullable=False, default=0),
     sa.Column("n_files_rejected", sa.Integer, nullable=False, default=0),
+    sa.Column(
+        "n_reread",
+        sa.Integer,
+        nullable=False,
+        default=0,
+        server_default="0",
+        comment="rows the look-back read again exactly as landed before: skipped",
+    ),
     sa.Column("schema_drift", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column(
+        "owner",
+        sa.String(255),
+        comment="the process running the batch: host:pid:process start (epoch seconds)",
+    ),
+    sa.Column(
+        "lease_expires_at",
+        Timestamp,
+        comment="while running: when the batch is taken to have died unless its heartbeat "
+        "renews this",
+    ),
     comment="One run of one source: what it read, loaded and quarantined, and why it failed.",
 )
 
@@ -125,6 +144,8 @@ raw_record = sa.Table(
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("outcome", sa.String(16), nullable=False),
+    # A row read again by a source's look-back is skipped when its payload has landed before.
+    sa.Index("ix_raw_record_source_id_payload_sha256", "source_id", "payload_sha256"),
     comment="Every record exactly as received (JSON), and whether it was loaded or quarantined.",
 )
 
