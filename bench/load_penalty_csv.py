@@ -1,20 +1,27 @@
-"""Benchmark: load a million penalty records from a CSV file drop, against a bare COPY.
+"""Benchmark: load penalty records from a CSV file drop, beside the loaders it must beat.
 
     .venv/bin/python bench/load_penalty_csv.py [--rows 1000000] [--backends postgresql sqlite]
 
 Writes a CSV in the national 双公示 column layout (valid credit codes, fines in yuan, legacy
-category codes), then for each backend, each in its own process so peak memory is its own:
-- bare: the same file into a table of the same columns, all text (PostgreSQL: COPY; SQLite, which
-  has no COPY: Arrow read + executemany), i.e. the floor any loader pays;
+category codes), then for each backend runs each loader in its own process (so peak memory is
+its own), on a fresh database, for a first load and for the same file sent again:
+- bare: the file into an unindexed table of the same columns, all text (PostgreSQL: COPY;
+  SQLite, which has no COPY: Arrow read + executemany), i.e. what any loader pays;
+- floor: COPY into a temporary staging table, then one ``INSERT ... SELECT ... ON CONFLICT
+  (decision number) DO UPDATE ... WHERE`` the row differs (PostgreSQL only): the idempotent
+  upsert's floor;
+- dlt: dlt's ``merge`` on the decision number, Arrow batches in, its defaults (PostgreSQL only);
 - hub: the real pipeline (`collect_source` through the file connector): raw landing, mapping,
-  rules, identity, staging and upsert, file ledger, all in one transaction.
-Prints records/s, peak memory and the ratio of the two rates.
+  rules, identity, staging and upsert, file ledger, all in one transaction. The re-sent file has
+  one blank line more, so that the file ledger does not skip it as already processed.
+Prints records/s, peak memory, the ratios hub/floor and hub/dlt, and the load average.
 """
 
 from __future__ import annotations
 
 import argparse
 import csv
+import importlib.util
 import json
 import os
 import random
@@ -23,6 +30,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable, Iterator
 from datetime import date
 from pathlib import Path
 
@@ -137,8 +145,102 @@ def measure_bare(backend: str, csv_path: Path) -> dict:
     return {"rows": rows, "seconds": seconds, "peak_mb": peak_mb()}
 
 
+def _timed(load: Callable[[], object]) -> float:
+    started = time.perf_counter()
+    load()
+    return time.perf_counter() - started
+
+
+def measure_floor(backend: str, csv_path: Path) -> dict:
+    """Time the idempotent upsert's floor: staging COPY and one ``INSERT ... ON CONFLICT``."""
+    import sqlalchemy as sa
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, pg_name = database_url(backend, Path(tmp))
+        engine = sa.create_engine(url)
+        header = csv_path.open(encoding="utf-8").readline().strip().split(",")
+        columns = ", ".join(f'"{c}" text' for c in header)
+        changes = ", ".join(f'"{c}" = excluded."{c}"' for c in header[1:])
+        with engine.begin() as conn:
+            conn.execute(sa.text(f'CREATE TABLE keyed ({columns}, PRIMARY KEY ("CF_WSH"))'))
+
+        def load() -> None:
+            with engine.begin() as conn:
+                conn.execute(sa.text(f"CREATE TEMPORARY TABLE staging ({columns}) ON COMMIT DROP"))
+                cursor = conn.connection.driver_connection.cursor()
+                with (
+                    cursor.copy("COPY staging FROM STDIN (FORMAT csv, HEADER true)") as copy,
+                    csv_path.open("rb") as f,
+                ):
+                    while chunk := f.read(1 << 20):
+                        copy.write(chunk)
+                conn.execute(
+                    sa.text(
+                        f'INSERT INTO keyed SELECT * FROM staging ON CONFLICT ("CF_WSH") '
+                        f"DO UPDATE SET {changes} WHERE (keyed.*) IS DISTINCT FROM (excluded.*)"
+                    )
+                )
+
+        first, resent = _timed(load), _timed(load)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT count(*) FROM keyed")).scalar_one()
+        engine.dispose()
+        if pg_name:
+            drop_database(pg_name)
+    return {"rows": rows, "seconds": first, "resent_seconds": resent, "peak_mb": peak_mb()}
+
+
+def _arrow_batches(csv_path: Path) -> Iterator[object]:
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    header = csv_path.open(encoding="utf-8").readline().strip().split(",")
+    as_text = pacsv.ConvertOptions(column_types=dict.fromkeys(header, pa.string()))
+    with pacsv.open_csv(csv_path, convert_options=as_text) as reader:
+        yield from reader
+
+
+def measure_dlt(backend: str, csv_path: Path) -> dict:
+    """Time dlt's ``merge`` on the decision number, Arrow batches in, its defaults."""
+    # No usage reports leave this machine.
+    os.environ["RUNTIME__DLTHUB_TELEMETRY"] = "false"
+    import dlt
+    import sqlalchemy as sa
+
+    with tempfile.TemporaryDirectory() as tmp:
+        url, pg_name = database_url(backend, Path(tmp))
+        server = sa.make_url(url).set(drivername="postgresql")
+        # dlt insists on a password; a server that trusts local connections ignores it.
+        server = server.set(password=server.password or "unused")
+        credentials = server.render_as_string(hide_password=False)
+
+        def load() -> None:
+            pipeline = dlt.pipeline(
+                pipeline_name="bench_penalty",
+                pipelines_dir=tmp,
+                destination=dlt.destinations.postgres(credentials=credentials),
+                dataset_name="bench",
+            )
+            resource = dlt.resource(
+                _arrow_batches(csv_path),
+                name="penalty",
+                write_disposition="merge",
+                primary_key="CF_WSH",
+            )
+            pipeline.run(resource)
+
+        first, resent = _timed(load), _timed(load)
+        engine = sa.create_engine(url)
+        with engine.connect() as conn:
+            rows = conn.execute(sa.text("SELECT count(*) FROM bench.penalty")).scalar_one()
+        engine.dispose()
+        if pg_name:
+            drop_database(pg_name)
+    return {"rows": rows, "seconds": first, "resent_seconds": resent, "peak_mb": peak_mb()}
+
+
 def measure_hub(backend: str, csv_path: Path) -> dict:
-    """Time the real pipeline on the file, from an empty migrated database."""
+    """Time the real pipeline on the file, from an empty migrated database, then sent again."""
     with tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         url, pg_name = database_url(backend, workdir)
@@ -159,6 +261,12 @@ def measure_hub(backend: str, csv_path: Path) -> dict:
         started = time.perf_counter()
         summary = collect_source(SOURCE_ID, date(2026, 11, 3), engine=engine)
         seconds = time.perf_counter() - started
+        # The same rows again: the blank line only makes the file new to the file ledger.
+        resent = workdir / "drop" / f"resent_{csv_path.name}"
+        resent.write_bytes(csv_path.read_bytes() + b"\n")
+        started = time.perf_counter()
+        again = collect_source(SOURCE_ID, date(2026, 11, 4), engine=engine)
+        resent_seconds = time.perf_counter() - started
         engine.dispose()
         if pg_name:
             drop_database(pg_name)
@@ -167,8 +275,18 @@ def measure_hub(backend: str, csv_path: Path) -> dict:
         "loaded": summary.loaded,
         "quarantined": summary.quarantined,
         "seconds": seconds,
+        "resent_unchanged": again.counts.unchanged,
+        "resent_seconds": resent_seconds,
         "peak_mb": peak_mb(),
     }
+
+
+MEASURES: dict[str, Callable[[str, Path], dict]] = {
+    "bare": measure_bare,
+    "floor": measure_floor,
+    "dlt": measure_dlt,
+    "hub": measure_hub,
+}
 
 
 def _in_child(what: str, backend: str, csv_path: Path) -> dict:
@@ -181,6 +299,23 @@ def _in_child(what: str, backend: str, csv_path: Path) -> dict:
     return json.loads(out.stdout.strip().splitlines()[-1])
 
 
+def _skipped(what: str, backend: str) -> str | None:
+    """Why ``what`` is not measured on ``backend``, if it is not."""
+    if what in ("floor", "dlt") and backend != "postgresql":
+        return "PostgreSQL only"
+    if what == "dlt" and importlib.util.find_spec("dlt") is None:
+        return "dlt is not installed (a development dependency: ./dev sets it up)"
+    return None
+
+
+def _rate(rows: int, seconds: float | None) -> float | None:
+    return rows / seconds if seconds else None
+
+
+def _load_average() -> str:
+    return " ".join(f"{x:.1f}" for x in os.getloadavg())
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
@@ -189,8 +324,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.child:
         what, backend, path = args.child
-        result = (measure_bare if what == "bare" else measure_hub)(backend, Path(path))
-        print(json.dumps(result))
+        print(json.dumps(MEASURES[what](backend, Path(path))))
         return
 
     csv_path = WORK / f"penalties_{args.rows}.csv"
@@ -201,21 +335,38 @@ def main() -> None:
             f"wrote {csv_path} ({csv_path.stat().st_size / 1e6:.0f} MB) "
             f"in {time.perf_counter() - started:.1f} s"
         )
-    print(f"{'backend':<11}{'what':<6}{'records':>10}{'seconds':>9}{'rec/s':>10}{'peak MB':>9}")
+    print(f"load average (1, 5, 15 min) at the start: {_load_average()}")
+    print(
+        f"{'backend':<11}{'what':<7}{'records':>10}{'first rec/s':>13}{'re-sent rec/s':>15}"
+        f"{'peak MB':>9}"
+    )
     for backend in args.backends:
-        bare = _in_child("bare", backend, csv_path)
-        hub = _in_child("hub", backend, csv_path)
-        for label, r in (("bare", bare), ("hub", hub)):
-            rate = r["rows"] / r["seconds"]
-            print(
-                f"{backend:<11}{label:<6}{r['rows']:>10,}{r['seconds']:>9.1f}{rate:>10,.0f}"
-                f"{r['peak_mb']:>9,.0f}"
+        rates: dict[str, tuple[float | None, float | None]] = {}
+        for what in MEASURES:
+            if reason := _skipped(what, backend):
+                print(f"{backend:<11}{what:<7}skipped: {reason}")
+                continue
+            r = _in_child(what, backend, csv_path)
+            rates[what] = (
+                _rate(r["rows"], r["seconds"]),
+                _rate(r["rows"], r.get("resent_seconds")),
             )
-        ratio = (hub["rows"] / hub["seconds"]) / (bare["rows"] / bare["seconds"])
-        print(
-            f"{backend:<11}hub/bare rate ratio {ratio:.2f}; hub loaded {hub['loaded']:,}, "
-            f"quarantined {hub['quarantined']:,}"
-        )
+            first, resent = (f"{x:,.0f}" if x else "-" for x in rates[what])
+            print(
+                f"{backend:<11}{what:<7}{r['rows']:>10,}{first:>13}{resent:>15}"
+                f"{r['peak_mb']:>9,.0f}   (load average {_load_average()})"
+            )
+            if what == "hub":
+                print(
+                    f"{backend:<11}hub loaded {r['loaded']:,}, quarantined {r['quarantined']:,};"
+                    f" re-sent: {r['resent_unchanged']:,} unchanged"
+                )
+        hub_first, hub_resent = rates["hub"]
+        for anchor in ("bare", "floor", "dlt"):
+            if anchor in rates:
+                first, resent = rates[anchor]
+                again = f", re-sent {hub_resent / resent:.2f}" if resent else ""
+                print(f"{backend:<11}hub/{anchor}: first load {hub_first / first:.2f}{again}")
 
 
 if __name__ == "__main__":

@@ -1,20 +1,20 @@
 """The set-based, idempotent upsert of canonical records.
 
-One query finds which of a page's keys the table already holds. New records are bulk-loaded
-straight into the table (COPY on PostgreSQL), the common case of a daily delivery. Known ones go
-through a temporary staging table and three statements, whatever their number: count the changed
-and unchanged, copy the versions about to be replaced into ``record_history``, and
-``INSERT ... ON CONFLICT DO UPDATE`` only where the content changed. Re-sending the same records
-therefore changes nothing, and a correction replaces its row while the previous version stays in
-the history.
+A page is copied into a temporary staging table (COPY on PostgreSQL), then written into the
+record table by one ``INSERT ... SELECT ... ON CONFLICT (record_key) DO UPDATE ... WHERE`` the
+content changed, whatever the number of records. A record the table already holds with the same
+content hash is left out of the SELECT, so a re-sent unchanged page writes no canonical row (not
+even a row lock). A correction replaces its row, and the version it replaces is copied into
+``record_history`` by the same statement on PostgreSQL (a data-modifying CTE: both read the
+table as it was before the statement).
 
 A version the record has already been corrected from (its content hash is in the record's
 history) is *outdated*: an agency's export replaying old rows must not undo a correction, so it
 is counted, logged with its source, batch and document number, and not applied (its raw row is
 kept). An agency that truly wants the earlier content back sends it with a change of its own.
 
-Two batches inserting the same new record at the same moment make the later one fail on the
-primary key; its transaction rolls back whole and the retry finds the record known.
+Two batches inserting the same new record at the same moment: the later one waits on the
+earlier's row and, once it commits, updates it where the content differs.
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 
 from hub.core.logs import get_logger
 from hub.core.model import RecordKind, field_names
-from hub.store.bulk import EncodedFrame, among, encode_frame, insert_encoded, insert_frame
+from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
 from hub.store.schema import (
     LIFECYCLE_COLUMNS,
     LOADED_OUTCOMES,
@@ -78,12 +78,6 @@ def _staging_table(connection: sa.Connection, target: sa.Table) -> sa.Table:
     return staging
 
 
-def _known_keys(connection: sa.Connection, target: sa.Table, keys: list[str]) -> set[str]:
-    """Which of ``keys`` the table holds, in one query."""
-    key = target.c.record_key
-    return set(connection.scalars(sa.select(key).where(among(connection, key, keys))))
-
-
 def _set_aside_outdated(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> int:
     """Delete from ``staging`` the versions older than the records' current ones; say how many.
 
@@ -121,14 +115,6 @@ def _set_aside_outdated(connection: sa.Connection, target: sa.Table, staging: sa
     return len(outdated)
 
 
-def _count_changed(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> UpsertCounts:
-    joined = staging.join(target, target.c.record_key == staging.c.record_key)
-    changed = sa.func.sum(sa.case((target.c.content_hash != staging.c.content_hash, 1), else_=0))
-    row = connection.execute(sa.select(changed, sa.func.count()).select_from(joined)).one()
-    updated, known = (int(v or 0) for v in row)
-    return UpsertCounts(updated=updated, unchanged=known - updated)
-
-
 def _json_of_row(connection: sa.Connection, target: sa.Table, kind: RecordKind) -> sa.Function:
     build = "json_build_object" if connection.dialect.name == "postgresql" else "json_object"
     pairs = []
@@ -137,9 +123,10 @@ def _json_of_row(connection: sa.Connection, target: sa.Table, kind: RecordKind) 
     return getattr(sa.func, build)(*pairs)
 
 
-def _keep_history(
+def _history_of_changed(
     connection: sa.Connection, kind: RecordKind, target: sa.Table, staging: sa.Table
-) -> None:
+) -> sa.Insert:
+    """Copy into ``record_history`` the current versions that ``staging`` changes."""
     changed = (
         sa.select(
             target.c.record_key,
@@ -154,28 +141,53 @@ def _keep_history(
         .where(target.c.content_hash != staging.c.content_hash)
     )
     columns = ["record_key", "kind", "version", "content_hash", "data", "batch_id"]
-    connection.execute(
-        record_history.insert().from_select([*columns, "superseded_by_batch"], changed)
-    )
+    return record_history.insert().from_select([*columns, "superseded_by_batch"], changed)
 
 
-def _merge(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> None:
+def _upsert(connection: sa.Connection, target: sa.Table, staging: sa.Table) -> sa.Insert:
+    """The one write into ``target``: new records inserted, changed ones updated.
+
+    Records held with the same content are not selected, so they are neither written nor
+    locked; the ``WHERE`` of the update keeps a row committed meanwhile with that content as is.
+    """
     dialect_insert = postgresql.insert if connection.dialect.name == "postgresql" else sqlite.insert
     columns = [c.name for c in staging.columns]
-    # "WHERE true" keeps SQLite from reading ON CONFLICT as part of the SELECT's join.
-    rows = sa.select(*staging.columns).where(sa.true())
+    same = sa.select(target.c.record_key).where(
+        target.c.record_key == staging.c.record_key,
+        target.c.content_hash == staging.c.content_hash,
+    )
+    rows = sa.select(*staging.columns).where(~sa.exists(same))
     statement = dialect_insert(target).from_select(columns, rows)
     updates = {c: statement.excluded[c] for c in columns if c not in _KEPT_ON_UPDATE}
     updates["version"] = target.c.version + 1
     # A correction may change the decision date or categories: its period is computed anew.
     updates.update(dict.fromkeys(PUBLICITY_COLUMNS))
-    connection.execute(
-        statement.on_conflict_do_update(
-            index_elements=[target.c.record_key],
-            set_=updates,
-            where=target.c.content_hash != statement.excluded.content_hash,
-        )
+    return statement.on_conflict_do_update(
+        index_elements=[target.c.record_key],
+        set_=updates,
+        where=target.c.content_hash.is_distinct_from(statement.excluded.content_hash),
     )
+
+
+def _write(
+    connection: sa.Connection, kind: RecordKind, target: sa.Table, staging: sa.Table
+) -> tuple[int, int]:
+    """Write ``staging`` into ``target`` keeping replaced versions; (written, updated) rows."""
+    history = _history_of_changed(connection, kind, target, staging)
+    upsert = _upsert(connection, target, staging)
+    if connection.dialect.name != "postgresql":
+        updated = connection.execute(history).rowcount
+        return connection.execute(upsert).rowcount, updated
+    # One statement: both CTEs read the record table as it was before it.
+    kept = history.returning(record_history.c.id).cte("kept")
+    written = upsert.returning(target.c.record_key).cte("written")
+    count = sa.func.count()
+    both = sa.select(
+        sa.select(count).select_from(written).scalar_subquery(),
+        sa.select(count).select_from(kept).scalar_subquery(),
+    )
+    row = connection.execute(both).one()
+    return int(row[0]), int(row[1])
 
 
 def loaded_columns(kind: RecordKind) -> list[str]:
@@ -191,29 +203,18 @@ def upsert_records(
 ) -> UpsertCounts:
     """Upsert canonical rows of ``kind`` (one per ``record_key``, with lineage columns set).
 
-    ``encoded``, the rows already encoded in ``loaded_columns`` order, is written as it is when
-    every record is new. Runs in the caller's transaction, so the caller commits the data with
-    its cursor.
+    ``encoded``, the rows already encoded in ``loaded_columns`` order, is staged as it is.
+    Runs in the caller's transaction, so the caller commits the data with its cursor.
     """
     if records.empty:
         return UpsertCounts()
     target = RECORD_TABLES[kind]
-    columns = loaded_columns(kind)
-    known = records["record_key"].isin(
-        _known_keys(connection, target, records["record_key"].tolist())
-    )
-    if not known.any():
-        new_rows = encoded or encode_frame(connection.dialect.name, records[columns])
-        insert_encoded(connection, target, new_rows)
-        return UpsertCounts(inserted=len(records))
-    insert_frame(connection, target, records.loc[~known, columns])
-    counts = UpsertCounts(inserted=int((~known).sum()))
     staging = _staging_table(connection, target)
-    insert_frame(connection, staging, records.loc[known, columns])
-    counts += UpsertCounts(outdated=_set_aside_outdated(connection, target, staging))
-    changes = _count_changed(connection, target, staging)
-    if changes.updated:
-        _keep_history(connection, kind, target, staging)
-        _merge(connection, target, staging)
+    rows = encoded or encode_frame(connection.dialect.name, records[loaded_columns(kind)])
+    insert_encoded(connection, staging, rows)
+    outdated = _set_aside_outdated(connection, target, staging)
+    written, updated = _write(connection, kind, target, staging)
     staging.drop(connection)
-    return counts + changes
+    inserted = written - updated
+    unchanged = len(records) - outdated - written
+    return UpsertCounts(inserted, updated, unchanged, outdated)

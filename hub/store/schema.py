@@ -257,24 +257,38 @@ def _record_table(kind: RecordKind) -> sa.Table:
         sa.Column("publicity_max_end", sa.Date, comment="最长公示期满，到期自动停止公示"),
         sa.Column("publicity_rule", sa.String(64), comment="rule set and class applied"),
         sa.Column("responsible_system", sa.String(16), comment="gsxt or credit_china repairs it"),
+        # Each index is written by every load; each serves a query named here, and no other
+        # index is kept (the record key's primary key serves the upsert and every join by key).
+        # The case view (hub.ops.case) and the scorecard's allow-listed codes look a code up.
         sa.Index(f"ix_{kind}_record_credit_code", "credit_code"),
-        sa.Index(f"ix_{kind}_record_source_department", "source_department"),
+        # The case view's other half (credit code OR ID number); only natural persons have one.
+        sa.Index(
+            f"ix_{kind}_record_id_number",
+            "id_number",
+            postgresql_where=sa.text("id_number IS NOT NULL"),
+            sqlite_where=sa.text("id_number IS NOT NULL"),
+        ),
+        # The repair ledger finds the record a fact names by its document number
+        # (hub.reconcile.ledger.match_records).
         sa.Index(f"ix_{kind}_record_document_no", "document_no"),
-        # Only the few records that have left publicity; the daily reconciliation starts there.
+        # Only the few records that have left publicity; the daily reconciliation starts there
+        # (hub.reconcile.compare: every record that can disagree).
         sa.Index(
             f"ix_{kind}_record_unpublished",
             "status",
             postgresql_where=sa.text("status <> 'published'"),
             sqlite_where=sa.text("status <> 'published'"),
         ),
+        # The records whose publicity ends by a day (hub.reconcile.compare's expiring ones); a
+        # record without a period yet (every new one) has no entry.
         sa.Index(
             f"ix_{kind}_record_publicity_max_end",
             "publicity_max_end",
-            postgresql_where=sa.text("status = 'published'"),
-            sqlite_where=sa.text("status = 'published'"),
+            postgresql_where=sa.text("status = 'published' AND publicity_max_end IS NOT NULL"),
+            sqlite_where=sa.text("status = 'published' AND publicity_max_end IS NOT NULL"),
         ),
         # Only records still without a publicity period (new or corrected): the reconciliation
-        # computes theirs every day without reading the others.
+        # computes theirs every day without reading the others (hub.reconcile.run.compute_periods).
         sa.Index(
             f"ix_{kind}_record_without_period",
             "record_key",

@@ -103,6 +103,35 @@ def test_upsert_is_idempotent_and_keeps_corrected_versions(platform_engine: sa.E
     assert (history[0]["batch_id"], history[0]["superseded_by_batch"]) == (1, 2)
 
 
+def test_a_resent_unchanged_record_writes_no_canonical_row(platform_engine: sa.Engine) -> None:
+    table = RECORD_TABLES[RecordKind.PENALTY]
+    documents = ["罚〔2026〕1号", "罚〔2026〕2号"]
+    with platform_engine.begin() as connection:
+        upsert_records(connection, RecordKind.PENALTY, _penalties(documents, 0.2, batch_id=1))
+    postgresql = platform_engine.dialect.name == "postgresql"
+    # xmin: the transaction that wrote the row version; any write, even of equal values, moves it.
+    written_by = [sa.literal_column("xmin::text")] if postgresql else []
+    stored = sa.select(table.c.batch_id, table.c.updated_at, *written_by).order_by(
+        table.c.document_no
+    )
+    with platform_engine.connect() as connection:
+        before = connection.execute(stored).all()
+    # The page is sent again a day later, with the second record corrected.
+    resent = pd.concat(
+        [_penalties(documents[:1], 0.2, batch_id=2), _penalties(documents[1:], 0.5, batch_id=2)]
+    ).assign(updated_at=datetime(2026, 11, 5, 9, tzinfo=UTC))
+    with platform_engine.begin() as connection:
+        counts = upsert_records(connection, RecordKind.PENALTY, resent)
+    with platform_engine.connect() as connection:
+        after = connection.execute(stored).all()
+        history = connection.scalars(sa.select(record_history.c.record_key)).all()
+
+    assert counts == UpsertCounts(updated=1, unchanged=1)
+    assert after[0] == before[0]
+    assert (after[1].batch_id, after[1].updated_at) == (2, datetime(2026, 11, 5, 9, tzinfo=UTC))
+    assert history == resent["record_key"].tolist()[1:]
+
+
 def test_a_replayed_earlier_version_does_not_undo_a_correction(
     platform_engine: sa.Engine, caplog: pytest.LogCaptureFixture
 ) -> None:
