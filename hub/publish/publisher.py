@@ -303,11 +303,12 @@ def publish(
         One outcome per day published, in day order.
 
     Raises:
-        DayOrderError: the day has not ended, or lies before the first published day.
+        DayOrderError: the day has not ended, or lies before the first published day (or, when
+            nothing was published yet, before the configured start day).
         PublishError: a set published before would now come out different.
     """
     config = config or publish_settings()
     with engine.connect() as connection:
-        days = days_to_publish(connection, day)
+        days = days_to_publish(connection, day, config.start_day)
     timezone = settings().timezone
     return [_publish_range(engine, fix_day_range(engine, d, timezone), config) for d in days]

@@ -60,20 +60,34 @@ def _last_id_before(connection: sa.Connection, moment: datetime) -> int:
     return connection.scalar(statement) or 0
 
 
-def days_to_publish(connection: sa.Connection, day: date) -> list[date]:
+def days_to_publish(
+    connection: sa.Connection, day: date, start_day: date | None = None
+) -> list[date]:
     """The days a publication of ``day`` covers, in order.
 
-    ``day`` itself when it is already published (again) or nothing was published yet; otherwise
-    every day from the last published one up to ``day``, so a missed day is never skipped.
+    ``day`` itself when it is already published (again); every day from the last published one up
+    to ``day``, so a missed day is never skipped; and when nothing was published yet, every day
+    from ``start_day`` (the deployment's first day, ``HUB_PUBLISH_START_DAY``) up to ``day``, or
+    ``day`` alone without one.
 
     Raises:
-        DayOrderError: ``day`` lies before the first published day.
+        DayOrderError: ``day`` lies before the first published day, or before ``start_day`` when
+            nothing was published yet.
     """
     first, last = connection.execute(
         sa.select(sa.func.min(delta_day.c.day), sa.func.max(delta_day.c.day))
     ).one()
-    if last is None or day <= last:
-        if first is not None and day < first:
+    if last is None:
+        if start_day is None:
+            return [day]
+        if day < start_day:
+            raise DayOrderError(
+                f"{day} lies before {start_day}, the first day to publish "
+                "(HUB_PUBLISH_START_DAY): the sites' sequences start there"
+            )
+        return [start_day + timedelta(days=n) for n in range((day - start_day).days + 1)]
+    if day <= last:
+        if day < first:
             raise DayOrderError(
                 f"{day} lies before {first}, the first day published: the sites' sequences "
                 "start there"
