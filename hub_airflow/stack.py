@@ -4,8 +4,8 @@ What ``docker-compose.yml`` runs, started natively from the project's environmen
 database (``airflow``) and the platform database (``credit``) on a PostgreSQL server, the Airflow
 api-server, scheduler, dag-processor and triggerer, and the sandbox province served on loopback
 (its connections read through Airflow's ``LocalFilesystemBackend``, as the compose file's
-``sandbox`` profile does). ``--executor celery`` adds Celery workers on a Redis broker, as the
-compose file's ``celery`` profile does.
+``sandbox`` profile does). ``--executor celery`` runs the tasks on a Celery worker with the Redis
+server of this machine as its broker, as the compose file's ``celery`` profile does.
 
 The Airflow components get the compose file's ``x-airflow-env``, interpolated the way
 ``docker compose`` does (the shell's environment over the stack's env file) and moved from the
@@ -171,22 +171,16 @@ def interpolate(text: str, values: Mapping[str, str]) -> str:
     return _VARIABLE.sub(one, text)
 
 
-def compose_environment(values: Mapping[str, str], *profiles: str) -> dict[str, str]:
-    """The Airflow components' environment in the compose file, interpolated with ``values``.
-
-    The ``celery`` profile's components get ``x-airflow-celery-env`` over ``x-airflow-env``.
-    """
+def compose_environment(values: Mapping[str, str]) -> dict[str, str]:
+    """The Airflow components' environment in the compose file, interpolated with ``values``."""
     model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-    environment = dict(model["x-airflow-env"])
-    if "celery" in profiles:
-        environment |= model["x-airflow-celery-env"]
-    return {key: interpolate(str(value), values) for key, value in environment.items()}
+    return {key: interpolate(str(value), values) for key, value in model["x-airflow-env"].items()}
 
 
-def native_environment(layout: Layout, values: Mapping[str, str], *profiles: str) -> dict[str, str]:
+def native_environment(layout: Layout, values: Mapping[str, str]) -> dict[str, str]:
     """The compose file's settings moved to this machine, plus what a single machine adds."""
     moved = {}
-    for key, value in compose_environment(values, *profiles).items():
+    for key, value in compose_environment(values).items():
         for container, here in native_addresses(layout).items():
             value = value.replace(container, here)
         moved[key] = value
@@ -226,17 +220,24 @@ def write_env_file(layout: Layout) -> None:
     layout.env_file.chmod(0o600)
 
 
-def stack_values(layout: Layout) -> dict[str, str]:
-    """What the compose file is interpolated with: the env file, then the shell's environment."""
+def stack_values(layout: Layout, executor: str = "local") -> dict[str, str]:
+    """What the compose file is interpolated with: the env file, then the shell's environment.
+
+    ``executor="celery"`` is the compose file's celery profile: ``AIRFLOW_EXECUTOR`` is
+    ``CeleryExecutor``.
+    """
     if not layout.env_file.exists():
         write_env_file(layout)
-    return read_env_file(layout.env_file) | dict(os.environ)
+    values = read_env_file(layout.env_file) | dict(os.environ)
+    if executor == "celery":
+        values["AIRFLOW_EXECUTOR"] = "CeleryExecutor"
+    return values
 
 
-def process_environment(layout: Layout, *profiles: str) -> dict[str, str]:
+def process_environment(layout: Layout, executor: str = "local") -> dict[str, str]:
     """The full environment of a component: this shell's, then the stack's settings."""
-    values = stack_values(layout)
-    environment = dict(os.environ) | native_environment(layout, values, *profiles)
+    values = stack_values(layout, executor)
+    environment = dict(os.environ) | native_environment(layout, values)
     environment["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{os.environ.get('PATH', '')}"
     environment["AIRFLOW_ADMIN_USER"] = values.get("AIRFLOW_ADMIN_USER", "admin")
     environment["AIRFLOW_ADMIN_PASSWORD"] = values["AIRFLOW_ADMIN_PASSWORD"]
@@ -311,9 +312,7 @@ def _log_file(layout: Layout, name: str) -> Path:
     return layout.folder / "logs" / f"{name}.log"
 
 
-def commands(
-    layout: Layout, environment: Mapping[str, str], *profiles: str
-) -> dict[str, list[str]]:
+def commands(layout: Layout, environment: Mapping[str, str]) -> dict[str, list[str]]:
     """Each component's command line, as the compose file's services run it."""
     sandbox = [
         "hub",
@@ -328,25 +327,32 @@ def commands(
         "--connections-file",
         environment["AIRFLOW__SECRETS__BACKEND_KWARG__CONNECTIONS_FILE_PATH"],
     ]
-    airflow = {name: ["airflow", name] for name in COMPONENTS}
-    airflow["api-server"] += ["--host", "127.0.0.1", "--port", str(layout.port)]
-    started = {"sandbox": sandbox, **airflow}
-    if "celery" in profiles:
-        started |= celery_workers(layout)
+    started = {"sandbox": sandbox} | {name: ["airflow", name] for name in COMPONENTS}
+    started["api-server"] += ["--host", "127.0.0.1", "--port", str(layout.port)]
+    if environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor":
+        model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
+        started["airflow-worker"] = ["airflow", *model["services"]["airflow-worker"]["command"]]
     return started
 
 
-def celery_workers(layout: Layout) -> dict[str, list[str]]:
-    """The compose file's Celery workers: each listens on its queues (``HUB_CELERY_QUEUES``)."""
-    model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-    workers = {}
-    for name, service in model["services"].items():
-        if "celery" in service.get("profiles", []) and service["command"][:2] == [
-            "celery",
-            "worker",
-        ]:
-            workers[name] = ["airflow", *service["command"]]
-    return workers
+def component_environment(layout: Layout, name: str) -> dict[str, str]:
+    """What one component changes in the shared environment.
+
+    The worker gets its own log server port: a container each in the compose file, one host here.
+    """
+    if name == "airflow-worker":
+        return {"AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(layout.port + 4)}
+    return {}
+
+
+CELERY_PING = [
+    "celery",
+    "--app",
+    "airflow.providers.celery.executors.celery_executor.app",
+    "inspect",
+    "ping",
+]
+"""The compose file's worker health check: a worker answers through the broker."""
 
 
 def _start(layout: Layout, name: str, argv: list[str], environment: Mapping[str, str]) -> None:
@@ -454,9 +460,8 @@ def _wait(what: str, ready, layout: Layout, seconds: float = READY_SECONDS) -> N
 
 def up(layout: Layout, executor: str, fresh: bool) -> None:
     """Prepare the databases, initialise as ``airflow-init`` does, start and wait for everything."""
-    profiles = ("celery",) if executor == "celery" else ()
-    environment = process_environment(layout, *profiles)
-    values = stack_values(layout)
+    environment = process_environment(layout, executor)
+    values = stack_values(layout, executor)
     if fresh:
         down(layout)
     prepare_databases(layout, environment, fresh)
@@ -472,8 +477,8 @@ def up(layout: Layout, executor: str, fresh: bool) -> None:
     )
     if init.returncode != 0:
         raise StackError(f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
-    for name, argv in commands(layout, environment, *profiles).items():
-        _start(layout, name, argv, environment)
+    for name, argv in commands(layout, environment).items():
+        _start(layout, name, argv, environment | component_environment(layout, name))
     connections = Path(environment["AIRFLOW__SECRETS__BACKEND_KWARG__CONNECTIONS_FILE_PATH"])
     _wait("the sandbox serves (its connections file is written)", connections.exists, layout)
     _wait(
@@ -494,6 +499,16 @@ def up(layout: Layout, executor: str, fresh: bool) -> None:
         return dags.get("total_entries", 0) >= dag_files
 
     _wait(f"the dag-processor has parsed the {dag_files} DAGs", parsed, layout)
+    if executor == "celery":
+        ping = [str(Path(sys.executable).parent / CELERY_PING[0]), *CELERY_PING[1:]]
+
+        def answers() -> bool:
+            done = subprocess.run(
+                ping, env=environment, capture_output=True, timeout=60, check=False
+            )
+            return done.returncode == 0
+
+        _wait("a Celery worker answers through the broker", answers, layout)
     print(f"stack: up ({executor} executor): {layout.base_url}, settings in {layout.env_file}")
 
 
@@ -520,9 +535,8 @@ def main(argv: list[str] | None = None) -> int:
         elif arguments.action == "down":
             down(layout)
         else:
-            profiles = ("celery",) if arguments.executor == "celery" else ()
-            values = stack_values(layout)
-            for key, value in native_environment(layout, values, *profiles).items():
+            values = stack_values(layout, arguments.executor)
+            for key, value in native_environment(layout, values).items():
                 print(f"export {key}='{value}'")
     except StackError as exc:
         print(f"stack: {exc}", file=sys.stderr)

@@ -151,10 +151,8 @@ def start_stack(folder: Path, executor: str, settings: dict[str, str]) -> Stack:
         for name, value in environment.items():
             patch.setenv(name, value)
         layout = stack.Layout.from_environment()
-        processes = stack.process_environment(
-            layout, *(("celery",) if executor == "celery" else ())
-        )
-        values = stack.stack_values(layout)
+        processes = stack.process_environment(layout, executor)
+        values = stack.stack_values(layout, executor)
     api = AirflowApi(layout.base_url, stack.token(layout, values))
     return Stack(layout, processes, api, [], executor)
 
@@ -286,7 +284,15 @@ def two_days_through(folder: Path, executor: str) -> Iterator[TwoDays]:
         server.server_close()
 
 
-@pytest.fixture(scope="module")
-def two_days(tmp_path_factory: pytest.TempPathFactory) -> Iterator[TwoDays]:
-    """Two sandbox days through a LocalExecutor stack."""
-    yield from two_days_through(tmp_path_factory.mktemp("stack"), "local")
+EXECUTORS = [
+    name.strip() for name in os.environ.get("HUB_STACK_EXECUTORS", "local,celery").split(",")
+]
+"""The executors the stack tests run with (``HUB_STACK_EXECUTORS``, default both)."""
+
+
+@pytest.fixture(scope="module", params=EXECUTORS)
+def two_days(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[TwoDays]:
+    """Two sandbox days through a stack whose tasks run on the LocalExecutor, then on Celery."""
+    yield from two_days_through(tmp_path_factory.mktemp(f"stack-{request.param}"), request.param)

@@ -1,4 +1,4 @@
-"""Two sandbox days under the real Airflow scheduler (LocalExecutor) on PostgreSQL.
+"""Two sandbox days under the real Airflow scheduler on PostgreSQL, LocalExecutor and Celery.
 
 What only a scheduler shows: the REST API's runs cover the day their logical date names, each
 collect task runs in its agency's pool, the Asset-triggered runs do the day the records arrived,
@@ -224,3 +224,17 @@ def test_a_site_pulls_its_files_through_the_api_server(two_days: TwoDays) -> Non
     assert (
         requests.get(f"{base}/sites/nowhere/deltas", headers=bearer, timeout=30).status_code == 404
     )
+
+
+def test_with_celery_every_dags_tasks_ran_on_the_worker(two_days: TwoDays) -> None:
+    worker_log = two_days.stack.layout.folder / "logs" / "airflow-worker.log"
+    if two_days.stack.executor == "local":
+        assert not worker_log.exists()  # the scheduler ran them
+        return
+    executed = [
+        line
+        for line in worker_log.read_text(errors="replace").splitlines()
+        if "Executing workload in Celery" in line
+    ]
+    for dag_id in two_days.days[0].runs:
+        assert any(f"dag_id={dag_id}/" in line for line in executed), dag_id

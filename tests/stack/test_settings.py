@@ -29,16 +29,19 @@ def moved(value: str, where: stack.Layout) -> str:
     return value
 
 
-@pytest.mark.parametrize("profiles", [()], ids=["local"])
+@pytest.mark.parametrize("executor", ["local", "celery"])
 def test_every_airflow_setting_of_the_compose_file_is_the_native_stacks(
-    tmp_path: Path, profiles: tuple[str, ...]
+    tmp_path: Path, executor: str
 ) -> None:
     env_file = placeholder_env() | SANDBOX
-    flags = [flag for profile in ("sandbox", *profiles) for flag in ("--profile", profile)]
+    flags = ["--profile", "sandbox"]
+    if executor == "celery":  # what .env says for the celery profile
+        env_file |= {"AIRFLOW_EXECUTOR": "CeleryExecutor"}
+        flags += ["--profile", "celery"]
     services = rendered(env_file, tmp_path, *flags)["services"]
     where = layout(tmp_path)
 
-    native = stack.native_environment(where, env_file, *profiles)
+    native = stack.native_environment(where, env_file)
 
     components = [name for name in services if name.startswith("airflow-")]
     for name in components:
@@ -63,7 +66,16 @@ def test_every_airflow_setting_of_the_compose_file_is_the_native_stacks(
             "redis://redis",
         ):
             assert container not in value
-    assert native["AIRFLOW__CORE__EXECUTOR"] == ("CeleryExecutor" if profiles else "LocalExecutor")
+    assert native["AIRFLOW__CORE__EXECUTOR"] == (
+        "CeleryExecutor" if executor == "celery" else "LocalExecutor"
+    )
+    assert ("airflow-worker" in services) == (executor == "celery")
+    worker = stack.commands(where, native).get("airflow-worker")
+    if executor == "celery":
+        assert worker == ["airflow", *services["airflow-worker"]["command"]]
+        assert native["AIRFLOW__CELERY__BROKER_URL"] == "redis://127.0.0.1:6379/0"
+    else:
+        assert worker is None
 
 
 def test_the_sandbox_runs_as_the_compose_profile_runs_it_but_on_loopback(tmp_path: Path) -> None:
@@ -97,6 +109,8 @@ def test_the_first_up_writes_an_env_file_of_fresh_secrets_only_its_owner_reads(
     assert not any("CHANGE-ME" in value for value in generated)
     assert values["HUB_SANDBOX_CONNECTIONS_FILE"] == SANDBOX["HUB_SANDBOX_CONNECTIONS_FILE"]
     assert values["AIRFLOW_BASE_URL"] == "http://127.0.0.1:18080"
+    # --executor celery is what the celery profile's line in .env says.
+    assert stack.stack_values(where, "celery")["AIRFLOW_EXECUTOR"] == "CeleryExecutor"
 
 
 def test_a_missing_secret_stops_the_stack_with_the_compose_files_message() -> None:
