@@ -74,21 +74,26 @@ class Layout:
             sandbox from ``port + 10``.
         postgres: the PostgreSQL server's host and port (``HUB_STACK_POSTGRES``).
         admin_url: a superuser's URL on that server, to create roles and databases.
+        database_prefix: put before the databases' names (``HUB_STACK_DB_PREFIX``, default none:
+            ``airflow`` and ``credit`` as in the compose file), so that a test's ``--fresh``
+            never drops a server's own ``credit``.
     """
 
     folder: Path
     port: int
     postgres: str
     admin_url: str
+    database_prefix: str = ""
 
     @classmethod
     def from_environment(cls) -> Layout:
-        """The layout ``HUB_STACK_DIR``, ``HUB_STACK_PORT`` and ``HUB_STACK_POSTGRES`` give."""
+        """The layout the ``HUB_STACK_*`` variables give."""
         postgres = os.environ.get("HUB_STACK_POSTGRES", "127.0.0.1:5432")
         return cls(
             folder=Path(os.environ.get("HUB_STACK_DIR", PROJECT_ROOT / "var" / "stack")).resolve(),
             port=int(os.environ.get("HUB_STACK_PORT", "8080")),
             postgres=postgres,
+            database_prefix=os.environ.get("HUB_STACK_DB_PREFIX", ""),
             admin_url=os.environ.get(
                 "HUB_STACK_POSTGRES_ADMIN_URL", f"postgresql+psycopg://postgres@{postgres}/postgres"
             ),
@@ -118,7 +123,7 @@ class Layout:
 def native_addresses(layout: Layout) -> dict[str, str]:
     """What stands for a container address in the compose file, and what it is here."""
     return {
-        "@postgres:5432/": f"@{layout.postgres}/",
+        "@postgres:5432/": f"@{layout.postgres}/{layout.database_prefix}",
         "http://airflow-api-server:8080/": f"{layout.base_url}/",
         "redis://redis:6379/": "redis://127.0.0.1:6379/",
         "/opt/airflow/auth": str(layout.folder / "auth"),

@@ -1,11 +1,13 @@
 """A real stack (``./dev stack up``) and two sandbox days run through its scheduler.
 
-The module's stack starts once (``--fresh``: the ``airflow`` and ``credit`` databases are dropped
-and made again on the PostgreSQL server of ``HUB_TEST_POSTGRES_URL``), in a temporary folder, on
+The module's stack starts once per executor (``--fresh``: its databases ``stack_test_airflow`` and
+``stack_test_credit`` are dropped and made again on the PostgreSQL server of
+``HUB_TEST_POSTGRES_URL``), in a temporary folder, on
 ``HUB_STACK_TEST_PORT`` (default 18180) and the ports after it; ``./dev stack down`` stops it
 afterwards. Two past days are run as an operator back-filling them would: every DAG unpaused,
 collection triggered over the REST API with a JWT, the rest following on their Assets, publishing
-triggered, each wait bounded.
+triggered, each wait bounded. (A run across midnight in Shanghai, 16:00 UTC, would let the
+scheduler start the new day's scheduled runs in the middle of the back-fill.)
 """
 
 from __future__ import annotations
@@ -42,6 +44,8 @@ PARKED = ("collect_credit_records", "reconcile_repairs", "publish_deltas", "qual
 """The DAGs a clock schedules: unpaused with catchup off, each would at once run its latest
 interval (yesterday, last month), which is not a day of the back-fill."""
 ALERT_TOKEN = "oncall-token"
+DATABASE_PREFIX = "stack_test_"
+"""The test's databases: ``stack_test_airflow`` and ``stack_test_credit``, never a server's own."""
 
 
 @dataclass
@@ -132,6 +136,7 @@ def start_stack(folder: Path, executor: str, settings: dict[str, str]) -> Stack:
         "HUB_STACK_PORT": str(PORT),
         "HUB_STACK_POSTGRES": f"{server.host}:{server.port or 5432}",
         "HUB_STACK_POSTGRES_ADMIN_URL": POSTGRES_ADMIN_URL,
+        "HUB_STACK_DB_PREFIX": DATABASE_PREFIX,
         **settings,
     }
     for name in ("HUB_CLOCK_OFFSET_SECONDS", "HUB_DATABASE_URL", "HUB_VAR_DIR", "AIRFLOW_HOME"):
@@ -158,11 +163,18 @@ def start_stack(folder: Path, executor: str, settings: dict[str, str]) -> Stack:
 
 
 def stop_stack(folder: Path) -> None:
-    """``./dev stack down`` for the stack in ``folder``."""
+    """``./dev stack down`` for the stack in ``folder``, then drop the test's databases."""
     environment = os.environ | {"HUB_STACK_DIR": str(folder), "HUB_STACK_PORT": str(PORT)}
     subprocess.run(
         [str(PROJECT_ROOT / "dev"), "stack", "down"], env=environment, timeout=180, check=False
     )
+    admin = sa.create_engine(POSTGRES_ADMIN_URL, isolation_level="AUTOCOMMIT")
+    with admin.connect() as connection:
+        for name in ("airflow", "credit"):
+            connection.execute(
+                sa.text(f"DROP DATABASE IF EXISTS {DATABASE_PREFIX}{name} WITH (FORCE)")
+            )
+    admin.dispose()
 
 
 def park_schedules(api: AirflowApi) -> None:
