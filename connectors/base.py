@@ -48,6 +48,8 @@ class RawPage:
         file: the dropped file this page is, for file sources.
         error: why this page could not be read (an unreadable file); ``frame`` is then empty and
             the other pages of the source still load.
+        behind_cursor: which rows are at or behind the stored cursor, read again by the source's
+            look-back (``None``: none are).
     """
 
     frame: pd.DataFrame
@@ -55,6 +57,7 @@ class RawPage:
     cursor: str | None = None
     file: DroppedFile | None = None
     error: str | None = None
+    behind_cursor: pd.Series | None = None
 
 
 @dataclass(frozen=True)

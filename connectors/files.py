@@ -9,6 +9,7 @@ read files go to ``archive/<day>/``.
 from __future__ import annotations
 
 import codecs
+import contextlib
 import hashlib
 import json
 import re
@@ -35,6 +36,7 @@ log = masked_logger(__name__)
 ARCHIVE = "archive"
 REJECTED = "rejected"
 _BLOCK = 1 << 20
+_CSV_BLOCK = 64 << 20
 
 # A file read whole: its number of rows, and a function giving rows [start, stop) as a frame.
 _WholeFile = tuple[int, Callable[[int, int], pd.DataFrame]]
@@ -142,7 +144,10 @@ class FileReader:
     def _read_csv(self, path: Path) -> _WholeFile:
         encoding = self._encoding(path)
         # pyarrow decodes "utf8" natively; any other name goes through a slower Python codec.
-        read_options = pa_csv.ReadOptions(encoding="utf8" if encoding == "utf-8" else encoding)
+        # Blocks larger than any sane record: a row longer than a block cannot be parsed.
+        read_options = pa_csv.ReadOptions(
+            encoding="utf8" if encoding == "utf-8" else encoding, block_size=_CSV_BLOCK
+        )
         parse_options = pa_csv.ParseOptions(delimiter=self.spec.delimiter)
         try:
             with pa_csv.open_csv(
@@ -159,9 +164,13 @@ class FileReader:
                 convert_options=convert_options,
             )
         except pa.ArrowInvalid as exc:
-            raise _UnreadableFileError(str(exc)) from None
-        except UnicodeDecodeError as exc:
-            raise _UnreadableFileError(f"not valid {encoding} text: {exc.reason}") from None
+            if "invalid UTF8" in str(exc):
+                raise _UnreadableFileError(_undecodable(path, encoding)) from None
+            raise _UnreadableFileError(
+                _csv_error_line(path, read_options, parse_options, exc)
+            ) from None
+        except UnicodeDecodeError:
+            raise _UnreadableFileError(_undecodable(path, encoding)) from None
         return table.num_rows, lambda start, stop: table.slice(start, stop - start).to_pandas()
 
     def _read_xlsx(self, path: Path) -> _WholeFile:
@@ -179,8 +188,8 @@ class FileReader:
                 for number, line in enumerate(lines, start=1):
                     if line.strip():
                         records.append(_json_object(line, number))
-            except UnicodeDecodeError as exc:
-                raise _UnreadableFileError(f"not valid {encoding} text: {exc.reason}") from None
+            except UnicodeDecodeError:
+                raise _UnreadableFileError(_undecodable(path, encoding)) from None
         return len(records), lambda start, stop: pd.DataFrame(records[start:stop], dtype=object)
 
     def _encoding(self, path: Path) -> str:
@@ -204,6 +213,52 @@ class FileReader:
             extra={"source": self.source_id, "file": dropped.path.name},
         )
         return target
+
+
+def _csv_error_line(
+    path: Path,
+    read_options: pa_csv.ReadOptions,
+    parse_options: pa_csv.ParseOptions,
+    error: pa.ArrowInvalid,
+) -> str:
+    """Arrow's reason for a CSV it could not parse, with the line where it broke.
+
+    Arrow knows the line only when it parses on one thread, so the file is parsed again so, on
+    this failure path alone.
+    """
+    invalid: list[pa_csv.InvalidRow] = []
+
+    def first_invalid(row: pa_csv.InvalidRow) -> str:
+        invalid.append(row)
+        return "error"
+
+    single = pa_csv.ReadOptions(
+        encoding=read_options.encoding, block_size=read_options.block_size, use_threads=False
+    )
+    options = pa_csv.ParseOptions(
+        delimiter=parse_options.delimiter, invalid_row_handler=first_invalid
+    )
+    with contextlib.suppress(pa.ArrowInvalid, UnicodeDecodeError):
+        pa_csv.read_csv(path, read_options=single, parse_options=options)
+    if invalid and invalid[0].number is not None:
+        row = invalid[0]
+        return (
+            f"line {row.number}: expected {row.expected_columns} columns, "
+            f"got {row.actual_columns}: {row.text}"
+        )
+    return str(error)
+
+
+def _undecodable(path: Path, encoding: str) -> str:
+    """Which line of ``path`` is not ``encoding`` text, and why."""
+    decoder = codecs.getdecoder(encoding)
+    with path.open("rb") as lines:
+        for number, line in enumerate(lines, start=1):
+            try:
+                decoder(line)
+            except UnicodeDecodeError as exc:
+                return f"line {number}: not valid {encoding} text: {exc.reason}"
+    return f"not valid {encoding} text"
 
 
 def _json_object(line: str, number: int) -> dict[str, Any]:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 import pandas as pd
@@ -13,6 +14,7 @@ from connectors.base import RawPage, ReadRequest, SourceError
 from connectors.connections import Connection
 from connectors.http_session import GaveUpError, RateLimiter, build_session, send_request
 from connectors.specs import (
+    DEFAULT_LOOKBACK,
     Auth,
     CursorPagination,
     HttpConnector,
@@ -101,7 +103,39 @@ class HttpReader:
         for answer in _paginate(self.spec, fetch):
             cursor = self._advance_cursor(cursor, answer.records)
             frame = pd.DataFrame(answer.records, dtype=object)
-            yield RawPage(frame=frame, origin=answer.url, cursor=cursor)
+            behind = self._behind(request.cursor, answer.records)
+            yield RawPage(frame=frame, origin=answer.url, cursor=cursor, behind_cursor=behind)
+
+    def _behind(self, stored: str | None, records: list[Any]) -> pd.Series | None:
+        """Which records are at or behind the stored cursor (read again by the look-back)."""
+        if self.spec.incremental is None or stored is None:
+            return None
+        name = self.spec.incremental.cursor_field
+        return pd.Series(
+            [
+                isinstance(r, dict) and r.get(name) is not None and str(r[name]) <= stored
+                for r in records
+            ],
+            dtype=bool,
+        )
+
+    def _since(self, cursor: str) -> str:
+        """What to send as ``since_param``: the stored cursor less the look-back."""
+        incremental = self.spec.incremental
+        assert incremental is not None
+        if incremental.lookback is not None and not incremental.lookback:
+            return cursor
+        try:
+            moment = datetime.fromisoformat(cursor)
+        except ValueError:
+            if incremental.lookback is None:
+                return cursor  # not a time (a sequence number): no look-back by default
+            raise SourceError(
+                self.source_id,
+                f"cursor {cursor!r} of {incremental.cursor_field} is not an ISO 8601 time, so no "
+                "look-back can be taken from it: remove incremental.lookback from the source file",
+            ) from None
+        return (moment - (incremental.lookback or DEFAULT_LOOKBACK)).isoformat()
 
     def _incremental_params(self, request: ReadRequest) -> dict[str, str]:
         incremental = self.spec.incremental
@@ -109,7 +143,7 @@ class HttpReader:
         if incremental is None:
             return params
         if request.cursor is not None:
-            params[incremental.since_param] = request.cursor
+            params[incremental.since_param] = self._since(request.cursor)
         if incremental.until_param and request.window_end is not None:
             params[incremental.until_param] = request.window_end.isoformat()
         return params

@@ -7,11 +7,20 @@ and the secret is resolved at run time (see ``connectors.connections``).
 
 from __future__ import annotations
 
+from datetime import timedelta
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from connectors.http_session import HttpPolicy
+
+DEFAULT_LOOKBACK = timedelta(days=1)
+"""How far behind its stored cursor a source with a time cursor reads again, unless it says.
+
+An agency's nightly job may commit rows stamped with their business time, hours behind the
+newest row already read; a day covers the nightly copy of the day before. Rows read again
+unchanged are skipped by their payload's fingerprint and counted apart (``n_reread``).
+"""
 
 
 class _Spec(BaseModel):
@@ -57,13 +66,17 @@ Pagination = Annotated[
 class HttpIncremental(_Spec):
     """Incremental sync by an updated-since cursor.
 
-    The stored cursor is sent as ``since_param``; the new cursor is the greatest ``cursor_field``
-    of the records read (compared as strings, so ISO timestamps).
+    The stored cursor less ``lookback`` is sent as ``since_param``; the new cursor is the greatest
+    ``cursor_field`` of the records read (compared as strings, so ISO timestamps). ``lookback``
+    (an ISO 8601 duration like ``PT6H``, or seconds) re-reads what an agency committed late with
+    an earlier time; unset, a cursor that is an ISO 8601 time gets ``DEFAULT_LOOKBACK`` and any
+    other (a sequence number) none.
     """
 
     since_param: str = "updated_since"
     until_param: str | None = None
     cursor_field: str = "updated_at"
+    lookback: timedelta | None = None
 
 
 class BearerAuth(_Spec):
@@ -116,7 +129,10 @@ class SqlConnector(_Spec):
 
     The SQLAlchemy URL is the Connection ``connection`` (its URI, or ``extra.sqlalchemy_url``).
     ``cursor_column`` is an update time or an increasing sequence; rows are read in its order,
-    above the stored cursor and, where ``window_end`` is given to the reader, below it.
+    above the stored cursor and, where ``window_end`` is given to the reader, below it. An update
+    time is read from ``lookback`` behind the stored cursor, the cursor itself included (an ISO
+    8601 duration like ``PT6H``, or seconds; default one day), so a row committed late with an
+    earlier or equal time is read.
     """
 
     type: Literal["sql"] = "sql"
@@ -126,6 +142,20 @@ class SqlConnector(_Spec):
     cursor_column: str
     cursor_kind: Literal["timestamp", "sequence"] = "timestamp"
     chunk_size: int = 50_000
+    lookback: timedelta | None = None
+
+    @model_validator(mode="after")
+    def _lookback_needs_time(self) -> SqlConnector:
+        if self.cursor_kind == "sequence" and self.lookback is not None:
+            raise ValueError("lookback applies to a timestamp cursor, not a sequence")
+        return self
+
+    @property
+    def time_lookback(self) -> timedelta:
+        """How far behind the stored time cursor to read again (a sequence: not at all)."""
+        if self.cursor_kind == "sequence":
+            return timedelta(0)
+        return DEFAULT_LOOKBACK if self.lookback is None else self.lookback
 
 
 class FileConnector(_Spec):

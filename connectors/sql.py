@@ -61,7 +61,9 @@ class SqlReader:
         self._connection = connection
 
     def pages(self, request: ReadRequest) -> Iterator[RawPage]:
-        """Yield the rows above ``request.cursor`` (and below ``request.window_end``).
+        """Yield the rows from the look-back behind ``request.cursor``, below ``window_end``.
+
+        Rows at or behind the stored cursor are marked in ``behind_cursor``.
 
         Raises:
             SourceError: the database is unreachable, or the table or its cursor column is
@@ -85,6 +87,7 @@ class SqlReader:
         table = self._reflect(engine)
         column = table.c[self.spec.cursor_column]
         query = sa.select(table).where(*self._bounds(column, request)).order_by(column)
+        stored = self._stored(request.cursor, column)
         cursor = request.cursor
         rows_read = 0
         with engine.connect() as conn:
@@ -95,10 +98,14 @@ class SqlReader:
                     columns=list(table.c.keys()),
                     dtype=object,
                 )
-                cursor = self._advance_cursor(cursor, [row._mapping[column] for row in chunk])
+                values = [row._mapping[column] for row in chunk]
+                cursor = self._advance_cursor(cursor, stored, values)
                 first, rows_read = rows_read + 1, rows_read + len(chunk)
                 origin = f"{table.fullname} rows {first}-{rows_read} ({column.name} up to {cursor})"
-                yield RawPage(frame=frame, origin=origin, cursor=cursor)
+                behind = None
+                if stored is not None:
+                    behind = pd.Series([v is not None and v <= stored for v in values], dtype=bool)
+                yield RawPage(frame=frame, origin=origin, cursor=cursor, behind_cursor=behind)
 
     def _reflect(self, engine: sa.Engine) -> sa.Table:
         name = (
@@ -125,7 +132,11 @@ class SqlReader:
                 bounds.append(column > self._parse_sequence(request.cursor))
             return bounds
         if request.cursor is not None:
-            bounds.append(column > _as_column_time(self._parse_time(request.cursor), column))
+            # From the look-back behind the cursor, the cursor's own instant included: a row
+            # committed after the last read with an earlier or equal time is read (and skipped
+            # by its fingerprint if it was read before).
+            since = self._parse_time(request.cursor) - self.spec.time_lookback
+            bounds.append(column >= _as_column_time(since, column))
         if request.window_end is not None:
             bounds.append(column < _as_column_time(request.window_end, column))
         return bounds
@@ -146,13 +157,24 @@ class SqlReader:
                 self.source_id, f"timestamp cursor {cursor!r} is not ISO 8601"
             ) from None
 
-    def _advance_cursor(self, cursor: str | None, values: Sequence[Any]) -> str | None:
+    def _stored(self, cursor: str | None, column: sa.Column[Any]) -> dt.datetime | None:
+        """The stored time cursor as the column compares it (``None``: none, or a sequence)."""
+        if cursor is None or self.spec.cursor_kind == "sequence":
+            return None
+        return _as_column_time(self._parse_time(cursor), column)
+
+    def _advance_cursor(
+        self, cursor: str | None, stored: dt.datetime | None, values: Sequence[Any]
+    ) -> str | None:
+        """The cursor after ``values``: their greatest, never behind the stored one."""
         present = [v for v in values if v is not None]
         if not present:
             return cursor
         greatest = max(present)
         if self.spec.cursor_kind == "sequence":
             return str(int(greatest))
+        if stored is not None and greatest <= stored:
+            return cursor
         return _jsonable(greatest)
 
 

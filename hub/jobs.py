@@ -103,6 +103,12 @@ class Runtime:
             engine.dispose()
 
 
+EXIT_FAILED = 1
+"""``hub collect``'s exit code when a source's batch failed: nothing of it loaded."""
+EXIT_PARTIAL = 3
+"""``hub collect``'s exit code when none failed but a delivered file was rejected."""
+
+
 @dataclass
 class CollectOutcome:
     """What collecting a day did, source by source.
@@ -129,6 +135,13 @@ class CollectOutcome:
         ]
         return failed + rejected
 
+    @property
+    def exit_code(self) -> int:
+        """``EXIT_FAILED`` if a source failed, else ``EXIT_PARTIAL`` if a file was rejected."""
+        if self.failures:
+            return EXIT_FAILED
+        return EXIT_PARTIAL if any(b.status == "partial" for b in self.batches) else 0
+
     def as_dict(self) -> dict:
         """Plain figures (XCom, JSON)."""
         return {
@@ -149,7 +162,9 @@ def collect(
 ) -> CollectOutcome:
     """Collect ``sources`` (default: every enabled source) for logical day ``day``, one by one.
 
-    A source that fails, or whose file cannot be read, is recorded and the others go on.
+    A source that fails, or whose file cannot be read, is recorded and the others go on. An
+    earlier batch of a source found to have died while running is marked failed and named in
+    the warnings (the day's data it would have loaded is read by this batch).
 
     Args:
         day: the logical day: nothing updated after its end is read.
@@ -165,17 +180,18 @@ def collect(
             if on_source is not None:
                 on_source(source_id)
             try:
-                outcome.batches.append(
-                    collect_source(
-                        source_id,
-                        day,
-                        engine=engine,
-                        resolve=runtime.resolve,
-                        received_at=received_at,
-                    )
+                batch = collect_source(
+                    source_id,
+                    day,
+                    engine=engine,
+                    resolve=runtime.resolve,
+                    received_at=received_at,
                 )
             except (CollectError, SourceConfigError) as exc:
                 outcome.failures[source_id] = str(exc)
+                continue
+            outcome.batches.append(batch)
+            outcome.warnings.extend(batch.died_before)
     return outcome
 
 
@@ -322,7 +338,8 @@ def publish(day: date, runtime: Runtime) -> PublishOutcome:
     Raises:
         hub.publish.ranges.DayOrderError: the day has not ended, or lies before the first
             published day.
-        hub.publish.publisher.PublishError: a set published before would now come out different.
+        hub.publish.publisher.PublishError: a set published before would now come out different,
+            or a file or the database failed half-way (the next publication finishes the day).
     """
     config = publish_settings(runtime.threshold(DELTA_RETENTION_DAYS))
     with runtime.engine() as engine:

@@ -9,9 +9,11 @@ reason; CI runs with ``HUB_REQUIRE_SERVERS=1``, which turns such a skip into a f
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
+from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
@@ -29,13 +31,17 @@ def _unavailable(what: str, exc: Exception) -> None:
     pytest.skip(reason)
 
 
-def throwaway_database(admin_url: str, what: str) -> Iterator[str]:
-    """A fresh database on the server of ``admin_url`` (its URL), dropped afterwards."""
+def throwaway_database(admin_url: str, what: str, template: str | None = None) -> Iterator[str]:
+    """A fresh database on the server of ``admin_url`` (its URL), dropped afterwards.
+
+    With ``template`` (PostgreSQL), the new database is a copy of that database.
+    """
     name = f"hub_test_{uuid.uuid4().hex[:10]}"
     admin = sa.create_engine(admin_url, isolation_level="AUTOCOMMIT")
+    copied = f" TEMPLATE {template}" if template else ""
     try:
         with admin.connect() as conn:
-            conn.execute(sa.text(f"CREATE DATABASE {name}"))
+            conn.execute(sa.text(f"CREATE DATABASE {name}{copied}"))
     except sa.exc.OperationalError as exc:
         admin.dispose()
         _unavailable(what, exc)
@@ -63,22 +69,70 @@ def mariadb_url() -> Iterator[str]:
     yield from throwaway_database(MARIADB_ADMIN_URL, "MariaDB")
 
 
-@pytest.fixture(params=["sqlite", "postgresql"])
-def platform_url(request: pytest.FixtureRequest, tmp_path) -> str:
-    """A migrated, empty platform database with reference data: a SQLite file, then PostgreSQL."""
+def _migrate(url: str) -> None:
+    """Bring the platform database at ``url`` to the schema's head, with its reference data."""
     from hub.store.db import make_engine, upgrade
     from hub.store.reference import load_reference
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path / 'hub.db'}"
-    else:
-        url = request.getfixturevalue("postgres_url")
     engine = make_engine(url)
     upgrade(engine)
     with engine.begin() as connection:
         load_reference(connection)
     engine.dispose()
-    return url
+
+
+class _PlatformTemplates:
+    """A migrated platform database per backend, made once per test process and copied per test.
+
+    Migrating costs a second or two; a copy (a file copy, or PostgreSQL's ``CREATE DATABASE …
+    TEMPLATE``) a fraction of it, and every test still gets a database of its own.
+    """
+
+    def __init__(self, folder: Path) -> None:
+        self._folder = folder
+        self._sqlite: Path | None = None
+        self._postgresql: str | None = None
+        self._stack = ExitStack()
+
+    def sqlite(self, destination: Path) -> str:
+        """A copy of the SQLite template at ``destination``; its URL."""
+        if self._sqlite is None:
+            template = self._folder / "template.db"
+            _migrate(f"sqlite:///{template}")
+            self._sqlite = template
+        shutil.copyfile(self._sqlite, destination)
+        return f"sqlite:///{destination}"
+
+    def postgresql(self) -> Iterator[str]:
+        """A copy of the PostgreSQL template (its URL), dropped afterwards."""
+        if self._postgresql is None:
+            url = self._stack.enter_context(
+                contextmanager(throwaway_database)(POSTGRES_ADMIN_URL, "PostgreSQL")
+            )
+            _migrate(url)
+            self._postgresql = sa.make_url(url).database
+        yield from throwaway_database(POSTGRES_ADMIN_URL, "PostgreSQL", self._postgresql)
+
+    def close(self) -> None:
+        self._stack.close()
+
+
+@pytest.fixture(scope="session")
+def _platform_templates(tmp_path_factory: pytest.TempPathFactory) -> Iterator[_PlatformTemplates]:
+    templates = _PlatformTemplates(tmp_path_factory.mktemp("platform-templates"))
+    yield templates
+    templates.close()
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def platform_url(
+    request: pytest.FixtureRequest, tmp_path: Path, _platform_templates: _PlatformTemplates
+) -> Iterator[str]:
+    """A migrated, empty platform database with reference data: a SQLite file, then PostgreSQL."""
+    if request.param == "sqlite":
+        yield _platform_templates.sqlite(tmp_path / "hub.db")
+    else:
+        yield from _platform_templates.postgresql()
 
 
 @pytest.fixture
@@ -115,3 +169,46 @@ def sandbox_in_environment(
             yield server
         finally:
             settings.cache_clear()
+
+
+_SERVER_FIXTURES = {"postgres_url", "mariadb_url"}
+_SERVER_PARAMS = {"postgresql", "postgres", "mysql", "mariadb"}
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--fast",
+        action="store_true",
+        help="The fast tier: only tests that need no database server, Airflow or loopback "
+        "service (deselects the integration and dag marks and the PostgreSQL parameters).",
+    )
+
+
+def _needs_a_server(item: pytest.Item) -> bool:
+    callspec = getattr(item, "callspec", None)
+    on_a_server = callspec is not None and bool(
+        _SERVER_PARAMS & set(map(str, callspec.params.values()))
+    )
+    return (
+        on_a_server
+        or item.get_closest_marker("integration") is not None
+        or item.get_closest_marker("dag") is not None
+        or bool(_SERVER_FIXTURES & set(item.fixturenames))
+    )
+
+
+_FIRST = ("tests/dags/test_cycle.py",)
+"""The longest units of work (the fortnight, one class per backend): the workers start with them."""
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    """The fast tier (``--fast``); the longest tests first, so the workers end together.
+
+    ``./dev test`` runs ``--dist loadscope --no-loadscope-reorder``: each module (or class) is
+    one unit of work on one worker, so its fixtures are made once, handed out in this order.
+    """
+    if config.getoption("--fast"):
+        slow = [item for item in items if _needs_a_server(item)]
+        config.hook.pytest_deselected(items=slow)
+        items[:] = [item for item in items if not _needs_a_server(item)]
+    items.sort(key=lambda item: not item.nodeid.startswith(_FIRST))

@@ -240,7 +240,7 @@ def test_a_missing_exchange_table_fails_alone(province: Province, mariadb_url: s
     assert len(done) == len(SOURCES) - 1
 
 
-def test_schema_drift_is_reported_and_a_missing_mandatory_column_fails_the_batch(
+def test_schema_drift_is_reported_and_a_missing_mandatory_column_rejects_the_file(
     province: Province,
 ) -> None:
     source_id = "zj_sthjt_penalty_file"
@@ -257,9 +257,16 @@ def test_schema_drift_is_reported_and_a_missing_mandatory_column_fails_the_batch
     [path] = (province.config.drop_root / "sthjt").glob("*.csv")
     frame = pd.read_csv(path, encoding="gbk", dtype=str, keep_default_na=False)
     frame.drop(columns=["处罚决定日期"]).to_csv(path, index=False, encoding="gbk")
-    with pytest.raises(CollectError, match=r"source zj_sthjt_penalty_file: column '处罚决定日期'"):
-        province.collect(next_day, source_id)
-    assert path.exists()  # left in the drop folder for the agency to fix and the next run
+    rejected = province.collect(next_day, source_id)
+    reason = (
+        "column '处罚决定日期' (mapped to mandatory field decision_date) is missing from the file"
+    )
+    assert (rejected.status, rejected.files_rejected) == ("partial", 1)
+    assert rejected.errors == [f"{path.name}: {reason}"]
+    # Set aside with its reason, for the agency to fix; the source's other files would load.
+    assert (path.parent / "rejected" / f"{path.name}.reason.txt").read_text(
+        "utf-8"
+    ) == reason + "\n"
 
 
 def test_every_quarantined_record_is_kept_raw_with_its_reason(province: Province) -> None:

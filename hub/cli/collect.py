@@ -10,13 +10,23 @@ from rich.table import Table
 
 from hub import jobs
 from hub.cli.common import console, parse_day, parse_instant, runtime
-from hub.collect.sources import enabled_source_ids, get_source
+from hub.collect.sources import UnknownSourceError, enabled_source_ids, get_source
 
 
 def batch_table(outcome: jobs.CollectOutcome) -> Table:
     """A table of what each source's batch did, failures included."""
     table = Table(title=f"collection of {outcome.day}")
-    headers = ("source", "status", "read", "new", "updated", "unchanged", "outdated", "quarantined")
+    headers = (
+        "source",
+        "status",
+        "read",
+        "new",
+        "updated",
+        "unchanged",
+        "outdated",
+        "quarantined",
+        "re-read",
+    )
     for header in headers:
         table.add_column(header, justify="left" if header in ("source", "status") else "right")
     table.add_column("notes")
@@ -31,6 +41,7 @@ def batch_table(outcome: jobs.CollectOutcome) -> Table:
             str(s.counts.unchanged),
             str(s.counts.outdated),
             str(s.quarantined),
+            str(s.reread),
             "; ".join([*s.errors, *s.drift]),
         )
     for source_id, error in outcome.failures.items():
@@ -52,14 +63,18 @@ def collect(
         ),
     ] = None,
 ) -> None:
-    """Collect every enabled source (or the given ones) for a day; exit 1 if any failed."""
+    """Collect every enabled source (or the given ones) for a day.
+
+    Exits 1 when a source's batch failed (nothing of it loaded), else 3 when a batch is partial
+    (a delivered file was rejected, the rest loaded), else 0.
+    """
     chosen_day = parse_day(day)
     arrival = parse_instant(received_at, "--received-at") if received_at else None
     for source_id in source or []:
         try:
             get_source(source_id)
-        except KeyError as exc:
-            raise typer.BadParameter(str(exc.args[0]), param_hint="--source") from exc
+        except UnknownSourceError as exc:
+            raise typer.BadParameter(str(exc), param_hint="--source") from exc
     source_ids = source or enabled_source_ids()
     columns = (TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn())
     with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
@@ -74,5 +89,5 @@ def collect(
     console.print(batch_table(outcome))
     for warning in outcome.warnings:
         console.print(f"[yellow]warning: {warning}[/]")
-    if outcome.problems:
-        raise typer.Exit(1)
+    if outcome.exit_code:
+        raise typer.Exit(outcome.exit_code)

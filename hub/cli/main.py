@@ -15,6 +15,7 @@ import typer
 
 from hub.cli.airflow import app as airflow_app
 from hub.cli.collect import collect
+from hub.cli.console import serve_console
 from hub.cli.errors import VERBOSE, HubGroup
 from hub.cli.fanout import fanout
 from hub.cli.publish import publish, pull, serve, token
@@ -37,6 +38,7 @@ app.command("fanout")(fanout)
 app.command("publish")(publish)
 app.command("token")(token)
 app.command("serve")(serve)
+app.command("console")(serve_console)
 app.command("pull")(pull)
 app.command("report")(report)
 app.add_typer(airflow_app, name="airflow")

@@ -78,7 +78,8 @@ def serve(
 
     from hub.publish.api import create_app
 
-    uvicorn.run(create_app(), host=host, port=port, log_level="info")
+    # X-Forwarded-For is the app's to judge (HUB_PULL_TRUSTED_PROXIES), not uvicorn's.
+    uvicorn.run(create_app(), host=host, port=port, log_level="info", proxy_headers=False)
 
 
 def pull(

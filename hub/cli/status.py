@@ -52,10 +52,27 @@ def case(
     if as_json:
         console.out(json.dumps(found, ensure_ascii=False, indent=2))
         return
-    if not found["records"]:
+    if not any(found[part] for part in ("records", "quarantined", "rejected_files")):
         console.print(f"no record of {found['subject']} on the platform")
         raise typer.Exit(1)
-    console.print(f"[bold]{found['subject_name']}[/] {found['subject']}")
+    console.print(f"[bold]{found['subject_name'] or ''}[/] {found['subject']}")
+    if found["records"]:
+        _show_records(found)
+    for held in found["quarantined"]:
+        rules = "; ".join(f"{r['rule']}: {r['message']}" for r in held["rules"])
+        state = f"resolved {held['resolved_at']}" if held["resolved_at"] else "open"
+        console.print(
+            f"quarantined ({state}): source {held['source_id']}, batch {held['batch_id']} "
+            f"record {held['raw_seq']}, {held['department']}: {rules}"
+        )
+    for rejected in found["rejected_files"]:
+        console.print(
+            f"rejected file: source {rejected['source_id']}, batch {rejected['batch_id']}, "
+            f"{rejected['file_name']}: {rejected['reason']}"
+        )
+
+
+def _show_records(found: dict) -> None:
     table = Table()
     for header in (
         "kind",

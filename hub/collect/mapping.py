@@ -64,19 +64,25 @@ def problem_frame(
     )
 
 
-def _check_columns(spec: SourceSpec, columns: pd.Index) -> list[str]:
-    mapped = {m.column: name for name, m in spec.mapping.fields.items() if m.column}
+def missing_mandatory(spec: SourceSpec, columns: pd.Index) -> str | None:
+    """Why a delivery with ``columns`` cannot be loaded: a mandatory field's column is absent."""
     mandatory = {f.name for f in fields_of(spec.kind) if f.mandatory}
-    drift = []
-    for column, name in mapped.items():
-        if column in columns:
-            continue
-        if name in mandatory:
-            raise MissingColumnError(
-                f"source {spec.id}: column {column!r} (mapped to mandatory field {name}) "
-                "is missing from the delivery"
-            )
-        drift.append(f"missing column {column!r} (mapped to {name})")
+    for name, origin in spec.mapping.fields.items():
+        if origin.column and name in mandatory and origin.column not in columns:
+            return f"column {origin.column!r} (mapped to mandatory field {name}) is missing"
+    return None
+
+
+def _check_columns(spec: SourceSpec, columns: pd.Index) -> list[str]:
+    missing = missing_mandatory(spec, columns)
+    if missing is not None:
+        raise MissingColumnError(f"source {spec.id}: {missing} from the delivery")
+    mapped = {m.column: name for name, m in spec.mapping.fields.items() if m.column}
+    drift = [
+        f"missing column {column!r} (mapped to {name})"
+        for column, name in mapped.items()
+        if column not in columns
+    ]
     known = set(mapped) | set(spec.mapping.ignore)
     drift += [f"unknown column {c!r}" for c in columns if c not in known]
     return drift

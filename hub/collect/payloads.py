@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 
 import pandas as pd
 import pyarrow as pa
@@ -14,6 +15,7 @@ import pyarrow.compute as pc
 _ESCAPES = (("\\", "\\\\"), ('"', '\\"'), ("\n", "\\n"), ("\r", "\\r"), ("\t", "\\t"))
 _NEEDS_ESCAPE = '[\\x00-\\x1f\\\\"]'
 _OTHER_CONTROL = "[\\x00-\\x08\\x0b\\x0c\\x0e-\\x1f]"
+_SURROGATE = re.compile("[\\ud800-\\udfff]")
 
 
 def _text(value: str) -> pa.Scalar:
@@ -60,11 +62,39 @@ def json_lines(frame: pd.DataFrame) -> list[str]:
         lines = _text_frame_lines(frame)
         if lines is not None:
             return lines
-    return (
-        frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
-        .rstrip("\n")
-        .split("\n")
-    )
+    try:
+        return _pandas_lines(frame)
+    except UnicodeEncodeError:
+        pass
+    # Lone surrogates: those rows written escaped, the others as always (so a row's payload, and
+    # its fingerprint, never depend on the page it came in).
+    odd = frame.apply(lambda row: any(_holds_surrogate(v) for v in row), axis=1).to_numpy()
+    lines = pd.Series("", index=frame.index, dtype=object)
+    if not odd.all():
+        lines[~odd] = _pandas_lines(frame[~odd])
+    lines[odd] = _with_surrogates_escaped(frame[odd])
+    return lines.tolist()
+
+
+def _pandas_lines(frame: pd.DataFrame) -> list[str]:
+    text = frame.to_json(orient="records", lines=True, force_ascii=False, date_format="iso")
+    return text.rstrip("\n").split("\n")
+
+
+def _holds_surrogate(value: object) -> bool:
+    return isinstance(value, str) and _SURROGATE.search(value) is not None
+
+
+def _with_surrogates_escaped(frame: pd.DataFrame) -> list[str]:
+    """Rows as JSON, a lone surrogate written as its escape: exact, and encodable as UTF-8."""
+    rows = frame.astype(object).where(frame.notna(), None).to_dict("records")
+    return [
+        _SURROGATE.sub(
+            lambda found: f"\\u{ord(found.group()):04x}",
+            json.dumps(row, ensure_ascii=False, separators=(",", ":"), default=str),
+        )
+        for row in rows
+    ]
 
 
 def sha256s(payloads: list[str]) -> list[str]:

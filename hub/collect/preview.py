@@ -59,7 +59,7 @@ def check_source(source_id: str, resolve: ConnectionResolver, records: int = 20)
 
     Raises:
         hub.collect.sources.SourceConfigError: the source file is not valid (names file and field).
-        KeyError: no file declares the source.
+        hub.collect.sources.UnknownSourceError: no file declares the source.
     """
     spec = get_source(source_id)
     check = SourceCheck(spec)

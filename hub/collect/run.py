@@ -11,9 +11,10 @@ from __future__ import annotations
 import json
 import logging
 from concurrent.futures import Future, ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from functools import partial
+from pathlib import Path
 
 import pandas as pd
 import sqlalchemy as sa
@@ -21,10 +22,12 @@ import sqlalchemy as sa
 from connectors import open_reader
 from connectors.base import RawPage, Reader, ReadRequest
 from connectors.connections import ConnectionResolver, from_environment
-from hub.collect.mapping import PROBLEM_COLUMNS, map_page
+from hub.collect.lease import LEASE, Heartbeat, reap, this_process
+from hub.collect.mapping import PROBLEM_COLUMNS, map_page, missing_mandatory
 from hub.collect.payloads import json_lines, sha256s
 from hub.collect.quarantine import resolve_quarantined
 from hub.collect.sources import SourceSpec, get_source
+from hub.collect.storable import unstorable_text
 from hub.collect.upsert import UpsertCounts, loaded_columns, upsert_records
 from hub.collect.validate import validate
 from hub.core import clock
@@ -32,10 +35,20 @@ from hub.core.identity import content_hashes, record_keys
 from hub.core.logs import ContextLogger, get_logger
 from hub.core.privacy import mask_document, mask_text
 from hub.core.settings import settings
-from hub.store.bulk import EncodedFrame, encode_frame, insert_encoded
-from hub.store.schema import ingest_batch, quarantine, raw_record, source_cursor, source_file
+from hub.core.text import identifiers_in
+from hub.store.bulk import EncodedFrame, among, encode_frame, insert_encoded
+from hub.store.schema import (
+    ingest_batch,
+    quarantine,
+    raw_record,
+    rejected_file_subject,
+    source_cursor,
+    source_file,
+)
 
 log = get_logger(__name__)
+
+_SUBJECT_ID_LENGTH = quarantine.c.subject_id.type.length
 
 
 class CollectError(RuntimeError):
@@ -54,10 +67,12 @@ class BatchSummary:
     counts: UpsertCounts = field(default_factory=UpsertCounts)
     quarantined: int = 0
     files_rejected: int = 0
+    reread: int = 0
     cursor_before: str | None = None
     cursor_after: str | None = None
     drift: list[str] = field(default_factory=list)
     errors: list[str] = field(default_factory=list)
+    died_before: list[str] = field(default_factory=list)
 
     @property
     def loaded(self) -> int:
@@ -79,8 +94,10 @@ class BatchSummary:
                 "outdated": self.counts.outdated,
                 "quarantined": self.quarantined,
                 "files_rejected": self.files_rejected,
+                "reread": self.reread,
                 "drift": self.drift,
                 "errors": self.errors,
+                "died_before": self.died_before,
             }
         )
 
@@ -91,6 +108,7 @@ def window_end(day: date) -> datetime:
 
 
 def _open_batch(engine: sa.Engine, source_id: str, day: date) -> int:
+    started = clock.now()
     with engine.begin() as connection:
         return connection.execute(
             ingest_batch.insert()
@@ -98,18 +116,27 @@ def _open_batch(engine: sa.Engine, source_id: str, day: date) -> int:
                 source_id=source_id,
                 logical_date=day,
                 status="running",
-                started_at=clock.now(),
+                started_at=started,
+                owner=str(this_process()),
+                lease_expires_at=started + LEASE,
             )
             .returning(ingest_batch.c.id)
         ).scalar_one()
 
 
 def _fail_batch(engine: sa.Engine, batch_id: int, error: str) -> None:
-    with engine.begin() as connection:
-        connection.execute(
-            ingest_batch.update()
-            .where(ingest_batch.c.id == batch_id)
-            .values(status="failed", finished_at=clock.now(), error=error)
+    try:
+        with engine.begin() as connection:
+            connection.execute(
+                ingest_batch.update()
+                .where(ingest_batch.c.id == batch_id)
+                .values(status="failed", finished_at=clock.now(), error=error)
+            )
+    except sa.exc.SQLAlchemyError as exc:
+        # The database is gone too: the batch stays running until its death is noticed
+        # (hub.collect.lease); the failure itself is raised to the caller.
+        log.error(
+            "could not mark the batch failed", batch=batch_id, reason=str(exc).splitlines()[0]
         )
 
 
@@ -143,8 +170,10 @@ class _BatchLoader:
         self.received_at = received_at
         self.next_seq = 0
         self.files: dict[str, dict] = {}
+        self.file_subjects: dict[str, set[str]] = {}
         self.writer = ThreadPoolExecutor(max_workers=1, thread_name_prefix=f"write-{spec.id}")
         self.pending: Future[UpsertCounts] | None = None
+        self.fields_by_column = {m.column: f for f, m in spec.mapping.fields.items() if m.column}
 
     def request(self) -> ReadRequest:
         cursor = self.connection.scalar(
@@ -158,7 +187,16 @@ class _BatchLoader:
         self.summary.cursor_before = self.summary.cursor_after = cursor
         return ReadRequest(cursor, window_end(self.summary.logical_date), frozenset(processed))
 
-    def load(self, page: RawPage) -> None:
+    def load(self, page: RawPage) -> RawPage:
+        """Load one page; returns it as settled (a file lacking a mandatory column: rejected)."""
+        if page.file is not None and page.file.sha256 in self.files:
+            known = self.files[page.file.sha256]
+            if known["status"] == "rejected":  # a further page of a file already rejected
+                return replace(page, frame=pd.DataFrame(), error=known["reason"])
+        elif page.file is not None and page.error is None and len(page.frame.columns):
+            missing = missing_mandatory(self.spec, page.frame.columns)
+            if missing is not None:
+                page = replace(page, frame=pd.DataFrame(), error=f"{missing} from the file")
         # A reader's error may quote the offending row: masked before anyone stores or shows it.
         error = mask_text(page.error) if page.error else None
         if page.file is not None and page.file.sha256 not in self.files:
@@ -172,19 +210,33 @@ class _BatchLoader:
                 "batch_id": self.summary.batch_id,
             }
         if error:
+            if page.file is not None:
+                self._name_subjects(page.file.sha256, page.file.path)
             self.summary.files_rejected += 1
             self.summary.errors.append(mask_text(f"{page.origin}: {error}"))
             self.log.warning("file rejected", file=page.origin, reason=error)
-            return
+            return page
         if page.cursor is not None:
             self.summary.cursor_after = page.cursor
-        if page.frame.empty:
-            return
-        self._load_records(page)
+        if not page.frame.empty:
+            self._load_records(page)
+        return page
+
+    def _name_subjects(self, sha256: str, path: Path) -> None:
+        """Keep the codes and ID numbers a rejected text file names, for its subjects' cases."""
+        data = path.read_bytes()
+        try:
+            text = data.decode("utf-8")
+        except UnicodeDecodeError:
+            text = data.decode("gb18030", errors="replace")
+        self.file_subjects[sha256] = identifiers_in(text)
 
     def _load_records(self, page: RawPage) -> None:
         exported_on = page.file.exported_on if page.file is not None else None
-        prepared = self._prepare(page.frame.reset_index(drop=True), page.origin, exported_on)
+        frame = self._without_reread(page)
+        if frame.empty:
+            return
+        prepared = self._prepare(frame, page.origin, exported_on)
         self.summary.read += prepared.read
         self.summary.quarantined += prepared.quarantined
         # Writes run on the writer thread while the next page is read and mapped; at most one
@@ -195,6 +247,32 @@ class _BatchLoader:
             "page loaded", page=page.origin, read=prepared.read, quarantined=prepared.quarantined
         )
 
+    def _without_reread(self, page: RawPage) -> pd.DataFrame:
+        """The page less the rows its look-back read again exactly as they landed before.
+
+        Only rows at or behind the stored cursor are looked up, by their payload's SHA-256; a
+        row committed late, or changed since, has a new payload and loads as usual.
+        """
+        frame = page.frame.reset_index(drop=True)
+        behind = page.behind_cursor
+        if behind is None or not behind.any():
+            return frame
+        behind = behind.reset_index(drop=True)
+        fingerprints = pd.Series(sha256s(json_lines(frame[behind])), index=frame.index[behind])
+        self.wait_for_writes()  # the connection is the writer thread's until then
+        r = raw_record.c
+        landed = set(
+            self.connection.scalars(
+                sa.select(r.payload_sha256).where(
+                    r.source_id == self.spec.id,
+                    among(self.connection, r.payload_sha256, fingerprints.unique().tolist()),
+                )
+            )
+        )
+        again = fingerprints.index[fingerprints.isin(landed)]
+        self.summary.reread += len(again)
+        return frame.drop(index=again).reset_index(drop=True)
+
     def wait_for_writes(self) -> None:
         """Block until the page being written is in; re-raise what went wrong writing it."""
         if self.pending is not None:
@@ -202,13 +280,18 @@ class _BatchLoader:
             self.pending = None
 
     def _prepare(self, frame: pd.DataFrame, origin: str, exported_on: date | None) -> _PreparedPage:
-        mapped = map_page(self.spec, frame)
+        unstorable, storable = unstorable_text(frame, self.fields_by_column)
+        mapped = map_page(self.spec, storable)
         for drift in mapped.drift:
             if drift not in self.summary.drift:
                 self.summary.drift.append(drift)
                 self.log.warning("schema drift", page=origin, drift=drift)
         problems = pd.concat(
-            [mapped.problems, *validate(self.spec.kind, mapped.records, mapped.problems)],
+            [
+                unstorable,
+                mapped.problems,
+                *validate(self.spec.kind, mapped.records, mapped.problems),
+            ],
             ignore_index=True,
         )
         seqs = pd.RangeIndex(self.next_seq, self.next_seq + len(frame))
@@ -274,6 +357,9 @@ class _BatchLoader:
         )
         document = records["document_no"].iloc[rows].astype("str")
         found["document_no"] = document.to_numpy()
+        subject = records["credit_code"].fillna(records["id_number"]).iloc[rows]
+        # Anything longer is not a code a person will look up (and would not fit the column).
+        found["subject_id"] = subject.where(subject.str.len() <= _SUBJECT_ID_LENGTH).to_numpy()
         named = (" (" + document + ")").fillna("").to_numpy()
         found["message"] = (
             f"source {self.spec.id}, batch {self.summary.batch_id} record "
@@ -338,6 +424,9 @@ class _BatchLoader:
             )
         if self.files:
             # A file rejected before and dropped again unchanged is rejected again: one row.
+            this_source = rejected_file_subject.c.source_id == self.spec.id
+            seen = rejected_file_subject.c.sha256.in_(list(self.files))
+            self.connection.execute(rejected_file_subject.delete().where(this_source, seen))
             self.connection.execute(
                 source_file.delete().where(
                     source_file.c.source_id == self.spec.id,
@@ -345,6 +434,13 @@ class _BatchLoader:
                 )
             )
             self.connection.execute(source_file.insert(), list(self.files.values()))
+            named = [
+                {"source_id": self.spec.id, "sha256": sha256, "subject_id": subject}
+                for sha256, subjects in self.file_subjects.items()
+                for subject in sorted(subjects)
+            ]
+            if named:
+                self.connection.execute(rejected_file_subject.insert(), named)
         summary.status = "partial" if summary.files_rejected else "succeeded"
         self.log.info(
             "batch finished",
@@ -356,6 +452,7 @@ class _BatchLoader:
             outdated=summary.counts.outdated,
             quarantined=summary.quarantined,
             files_rejected=summary.files_rejected,
+            reread=summary.reread,
         )
         self.connection.execute(
             ingest_batch.update()
@@ -372,6 +469,7 @@ class _BatchLoader:
                 n_outdated=summary.counts.outdated,
                 n_quarantined=summary.quarantined,
                 n_files_rejected=summary.files_rejected,
+                n_reread=summary.reread,
                 schema_drift=json.dumps(summary.drift, ensure_ascii=False)
                 if summary.drift
                 else None,
@@ -398,9 +496,9 @@ def _read_and_load(
         loader = _BatchLoader(connection, spec, summary, received_at)
         try:
             for page in reader.pages(loader.request()):
-                loader.load(page)
+                settled = loader.load(page)
                 if page.file is not None:
-                    file_pages.append(page)
+                    file_pages.append(settled)
             loader.commit_state()
         finally:
             loader.writer.shutdown(wait=True)
@@ -425,12 +523,14 @@ def collect_source(
             marked failed with the same message and nothing of it was loaded.
     """
     spec = get_source(source_id)
-    summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day)
+    died_before = reap(engine, spec.id)
+    summary = BatchSummary(spec.id, _open_batch(engine, spec.id, day), day, died_before=died_before)
     batch_log = _batch_log(summary)
     batch_log.info("batch started", connector=spec.connector.type)
     try:
         reader = open_reader(spec.id, spec.connector, resolve)
-        file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
+        with Heartbeat(engine, summary.batch_id):
+            file_pages = _read_and_load(engine, spec, reader, summary, received_at or clock.now())
     except Exception as exc:
         message = str(exc) if str(exc).startswith("source ") else f"source {spec.id}: {exc}"
         message = mask_text(message)

@@ -129,6 +129,10 @@ class SourceConfigError(ConfigurationError, ValueError):
     """A source YAML file is malformed; the message names the file and the problem."""
 
 
+class UnknownSourceError(ConfigurationError):
+    """No source file declares the source asked for; the message names the declared ones."""
+
+
 def load_source_file(path: Path) -> SourceSpec:
     """Parse and check one source file."""
     try:
@@ -201,14 +205,14 @@ def get_source(source_id: str, directory: Path | None = None) -> SourceSpec:
 
     Raises:
         SourceConfigError: its file is malformed (the message names the file and the problem).
-        KeyError: no file declares it; the message names the declared ones.
+        UnknownSourceError: no file declares it; the message names the declared ones.
     """
     found = registry(directory)
     if source_id in found.broken:
         raise found.broken[source_id]
     if source_id not in found.sources:
         declared = ", ".join([*found.sources, *found.broken]) or "none"
-        raise KeyError(f"no source {source_id!r}; declared: {declared}")
+        raise UnknownSourceError(f"no source {source_id!r}; declared: {declared}")
     return found.sources[source_id]
 
 

@@ -9,11 +9,18 @@ from datetime import date, datetime
 
 import sqlalchemy as sa
 
+from hub.collect.lease import death, died_message, heartbeats
 from hub.collect.sources import broken_sources, enabled_sources
 from hub.core.clock import whole_days
 from hub.core.departments import departments
 from hub.store.db import pairs
-from hub.store.schema import LOADED_IN_BATCH, RECORD_TABLES, ingest_batch, quarantine
+from hub.store.schema import (
+    LOADED_IN_BATCH,
+    RECORD_TABLES,
+    ingest_batch,
+    quarantine,
+    source_file,
+)
 
 SUCCEEDED = ("succeeded", "partial")  # partial: a file was rejected, the rest loaded
 
@@ -28,7 +35,8 @@ class SourceStatus:
         batch_id: its last batch (``None``: never collected).
         day: the logical day of that batch.
         finished_at: when it finished (``None`` while running).
-        status: ``succeeded``, ``partial``, ``failed`` or ``running``.
+        status: ``succeeded``, ``partial``, ``failed`` or ``running`` (a running batch whose
+            process died is shown ``failed``, its error saying so: ``hub.collect.lease``).
         read, loaded, quarantined, files_rejected: that batch's figures (loaded: new, updated,
             already known unchanged, and outdated versions not applied).
         error: that batch's error (a failure's reason, or the rejected files').
@@ -73,6 +81,18 @@ class BatchStatus:
     outdated: int
     quarantined: int
     error: str | None
+    reread: int
+
+
+@dataclass(frozen=True)
+class RejectedFile:
+    """A dropped file the platform rejected and whose complete delivery has not loaded since."""
+
+    source_id: str
+    file_name: str
+    batch_id: int
+    day: date
+    reason: str | None
 
 
 @dataclass(frozen=True)
@@ -111,6 +131,7 @@ def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStat
     )
     enabled = {s.id for s in enabled_sources()}
     broken = {stem: str(error) for stem, error in broken_sources().items()}
+    renewed = heartbeats(connection)
     statuses = []
     for source_id in sorted(enabled | set(broken) | set(last)):
         row, good = last.get(source_id), succeeded.get(source_id)
@@ -126,26 +147,39 @@ def source_statuses(connection: sa.Connection, now: datetime) -> list[SourceStat
         if row is None:
             statuses.append(SourceStatus(**common))
             continue
+        state, error = _as_seen(row, now, renewed=renewed)
+        if state == "failed" and row.status == "running":
+            common["failures_in_row"] += 1
         statuses.append(
             SourceStatus(
                 **common,
                 batch_id=row.id,
                 day=row.logical_date,
                 finished_at=(row.finished_at),
-                status=row.status,
+                status=state,
                 read=row.n_read,
                 loaded=row.n_loaded,
                 quarantined=row.n_quarantined,
                 files_rejected=row.n_files_rejected,
-                error=row.error,
+                error=error,
                 drift=json.loads(row.schema_drift) if row.schema_drift else [],
             )
         )
     return statuses
 
 
-def recent_batches(connection: sa.Connection, limit: int) -> list[BatchStatus]:
-    """The last ``limit`` batches of every source, newest first."""
+def _as_seen(batch: sa.Row, now: datetime, *, renewed: bool) -> tuple[str, str | None]:
+    """A batch's status and error as an operator must see them: one that died is failed."""
+    if batch.status != "running":
+        return batch.status, batch.error
+    reason = death(batch, now, renewed=renewed)
+    if reason is None:
+        return batch.status, batch.error
+    return "failed", died_message(batch.source_id, batch.id, batch.logical_date.isoformat(), reason)
+
+
+def recent_batches(connection: sa.Connection, limit: int, now: datetime) -> list[BatchStatus]:
+    """The last ``limit`` batches of every source, newest first (seen at ``now``)."""
     b = ingest_batch.c
     ranked = sa.select(
         ingest_batch,
@@ -156,23 +190,68 @@ def recent_batches(connection: sa.Connection, limit: int) -> list[BatchStatus]:
         .where(ranked.c.n <= limit)
         .order_by(ranked.c.source_id, ranked.c.id.desc())
     )
-    return [
-        BatchStatus(
-            r.source_id,
-            r.id,
-            r.logical_date,
-            r.status,
-            (r.finished_at),
-            r.n_read,
-            r.n_inserted,
-            r.n_updated,
-            r.n_unchanged,
-            r.n_outdated,
-            r.n_quarantined,
-            r.error,
+    renewed = heartbeats(connection)
+    batches = []
+    for r in rows:
+        state, error = _as_seen(r, now, renewed=renewed)
+        batches.append(
+            BatchStatus(
+                r.source_id,
+                r.id,
+                r.logical_date,
+                state,
+                r.finished_at,
+                r.n_read,
+                r.n_inserted,
+                r.n_updated,
+                r.n_unchanged,
+                r.n_outdated,
+                r.n_quarantined,
+                error,
+                r.n_reread,
+            )
         )
-        for r in rows
-    ]
+    return batches
+
+
+def outstanding_rejections(connection: sa.Connection) -> list[RejectedFile]:
+    """Rejected files not followed by a processed file of the same source and name.
+
+    A delivery the platform could not read stays missing, whatever later batches do, until the
+    agency drops it again, readable, under the same name.
+    """
+    rejected, again = source_file.alias("rejected"), source_file.alias("again")
+    delivered_again = sa.exists().where(
+        again.c.source_id == rejected.c.source_id,
+        again.c.file_name == rejected.c.file_name,
+        again.c.status == "processed",
+        again.c.batch_id > rejected.c.batch_id,
+    )
+    rows = connection.execute(
+        sa.select(
+            rejected.c.source_id,
+            rejected.c.file_name,
+            rejected.c.batch_id,
+            ingest_batch.c.logical_date,
+            rejected.c.reason,
+        )
+        .join(ingest_batch, ingest_batch.c.id == rejected.c.batch_id)
+        .where(rejected.c.status == "rejected", ~delivered_again)
+        .order_by(rejected.c.source_id, rejected.c.batch_id, rejected.c.file_name)
+    )
+    return [RejectedFile(*row) for row in rows]
+
+
+def rejection_problems(rejected: list[RejectedFile]) -> Iterator[str]:
+    """One sentence per rejected delivery still missing, with what to do."""
+    for f in rejected:
+        yield (
+            f"source {f.source_id}: file {f.file_name} of {f.day.isoformat()} was rejected by "
+            f"batch {f.batch_id} and has not been delivered again: {f.reason}; send the agency "
+            "the reason (rejected/<file>.reason.txt); once it drops the file again under the "
+            "same name the next collection loads it "
+            f"(hub collect --date {f.day.isoformat()} --source {f.source_id})"
+        )
 
 
 def quarantine_counts(connection: sa.Connection) -> list[QuarantineCount]:
@@ -200,8 +279,6 @@ def source_problems(sources: list[SourceStatus]) -> Iterator[str]:
                 f"source {s.source_id}: batch {s.batch_id} failed ({s.failures_in_row} in a row; "
                 f"last success {last_success}): {s.error}"
             )
-        elif s.status == "partial":
-            yield f"source {s.source_id}: batch {s.batch_id} rejected files: {s.error}"
         if s.drift:
             yield f"source {s.source_id}: schema drift: {'; '.join(s.drift)}"
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Sequence
 
@@ -45,6 +46,21 @@ def identifiers(values: pd.Series) -> pd.Series:
 def identifier(value: str) -> str:
     """One code or ID number in its one written form (see ``identifiers``)."""
     return unicodedata.normalize("NFKC", value).strip().upper()
+
+
+_IDENTIFIER_IN_TEXT = re.compile(
+    r"(?<![0-9A-Z])[0-9A-Z]{18}(?![0-9A-Z])|(?<!\d)\d{17}[\dX](?!\d)|(?<!\d)\d{15}(?!\d)"
+)
+
+
+def identifiers_in(text: str) -> set[str]:
+    """Every credit code or ID number written anywhere in ``text``, in its one written form.
+
+    A code stands alone (no letter or digit beside it); an ID number may stand beside letters
+    (``张三ID330106199001014211``), as people write it. Used to find the subjects a delivery
+    names when its records could not be read one by one.
+    """
+    return set(_IDENTIFIER_IN_TEXT.findall(unicodedata.normalize("NFKC", text).upper()))
 
 
 def as_text(values: pd.Series) -> pa.Array:

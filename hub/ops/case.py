@@ -3,8 +3,10 @@
 Every record of the subject (all three kinds), each with its status on the platform, in Credit
 China and in GSXT, its publicity period, the repair facts seen, the status changes made, the
 open findings, and what is still pending where (the lagging system, downstream targets that have
-not acknowledged a change). Everything returned goes through the privacy policy
-(``hub.core.privacy``): a natural person's ID number is masked wherever it stands.
+not acknowledged a change). Beside them, what never loaded: the subject's quarantined records
+with the rules they failed, and the rejected files that name it. Everything returned goes
+through the privacy policy (``hub.core.privacy``): a natural person's ID number is masked
+wherever it stands.
 """
 
 from __future__ import annotations
@@ -21,7 +23,13 @@ from hub.reconcile.compare import FINDING_CLASSES, SYSTEM_NAMES
 from hub.reconcile.publicity import CREDIT_CHINA, GSXT
 from hub.store.outbox_schema import outbox
 from hub.store.reconcile_schema import reconcile_finding, repair_fact, system_status
-from hub.store.schema import RECORD_TABLES, status_change
+from hub.store.schema import (
+    RECORD_TABLES,
+    quarantine,
+    rejected_file_subject,
+    source_file,
+    status_change,
+)
 
 _RECORD_FIELDS = (
     "record_key",
@@ -127,6 +135,48 @@ def _pending(record: dict[str, Any], changes: list[dict[str, Any]], findings: li
     return pending
 
 
+def _quarantined(connection: sa.Connection, subject: str) -> list[dict[str, Any]]:
+    """The subject's quarantined records, one per record, with every rule it failed."""
+    q = quarantine.c
+    query = (
+        sa.select(
+            q.source_id,
+            q.batch_id,
+            q.raw_seq,
+            q.document_no,
+            q.department,
+            q.rule,
+            q.message,
+            q.created_at,
+            q.resolved_at,
+        )
+        .where(q.subject_id == subject)
+        .order_by(q.created_at, q.batch_id, q.raw_seq, q.id)
+    )
+    records: dict[tuple[int, int], dict[str, Any]] = {}
+    for row in _rows(connection, query):
+        rule = {"rule": row.pop("rule"), "message": row.pop("message")}
+        records.setdefault((row["batch_id"], row["raw_seq"]), {**row, "rules": []})
+        records[row["batch_id"], row["raw_seq"]]["rules"].append(rule)
+    return list(records.values())
+
+
+def _rejected_files(connection: sa.Connection, subject: str) -> list[dict[str, Any]]:
+    """The rejected files that name the subject, with the reason each was rejected."""
+    f, named = source_file.c, rejected_file_subject.c
+    query = (
+        sa.select(f.source_id, f.file_name, f.batch_id, f.reason)
+        .join_from(
+            rejected_file_subject,
+            source_file,
+            sa.and_(named.source_id == f.source_id, named.sha256 == f.sha256),
+        )
+        .where(named.subject_id == subject, f.status == "rejected")
+        .order_by(f.batch_id, f.file_name)
+    )
+    return _rows(connection, query)
+
+
 def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
     """The whole case of the subject with credit code (or ID number) ``subject``, as JSON data.
 
@@ -160,5 +210,7 @@ def case_of(connection: sa.Connection, subject: str) -> dict[str, Any]:
         "subject_name": records[0]["subject_name"] if records else None,
         "records": records,
         "pending": [p for r in records for p in r["pending"]],
+        "quarantined": _quarantined(connection, subject),
+        "rejected_files": _rejected_files(connection, subject),
     }
     return mask_document(case, keep={*MACHINE_IDENTIFIERS, "subject"})

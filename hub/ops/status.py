@@ -25,10 +25,13 @@ from alembic.script import ScriptDirectory
 from hub.collect.status import (
     BatchStatus,
     QuarantineCount,
+    RejectedFile,
     SourceStatus,
     department_problems,
+    outstanding_rejections,
     quarantine_counts,
     recent_batches,
+    rejection_problems,
     source_problems,
     source_statuses,
     unregistered_departments,
@@ -37,7 +40,14 @@ from hub.core.privacy import mask_document
 from hub.core.settings import settings
 from hub.core.workdays import calendar
 from hub.fanout.status import TargetStatus, target_problems, target_statuses
-from hub.publish.status import STALE_PULL_DAYS, SiteStatus, site_problems, site_statuses
+from hub.publish.status import (
+    STALE_PULL_DAYS,
+    SiteStatus,
+    publication_problems,
+    site_problems,
+    site_statuses,
+    unfinished_days,
+)
 from hub.reconcile.status import LastRun, last_run
 from hub.report.status import last_report, reports_dir
 from hub.store.db import alembic_config
@@ -87,6 +97,7 @@ class PlatformStatus:
     sources: list[SourceStatus] = field(default_factory=list)
     recent_batches: list[BatchStatus] = field(default_factory=list)
     quarantine: list[QuarantineCount] = field(default_factory=list)
+    rejected_files: list[RejectedFile] = field(default_factory=list)
     targets: list[TargetStatus] = field(default_factory=list)
     sites: list[SiteStatus] = field(default_factory=list)
     dags: list[DagStatus] = field(default_factory=list)
@@ -231,14 +242,16 @@ def platform_status(
         sites = site_statuses(connection, now, stale_pull_days)
         reconciliation = last_run(connection)
         unregistered = unregistered_departments(connection)
+        unfinished = unfinished_days(connection)
         status = PlatformStatus(
             now,
             url,
             revision,
             head,
             sources=sources,
-            recent_batches=recent_batches(connection, recent),
+            recent_batches=recent_batches(connection, recent, now),
             quarantine=quarantine_counts(connection),
+            rejected_files=outstanding_rejections(connection),
             targets=targets,
             sites=sites,
             dags=[
@@ -251,9 +264,11 @@ def platform_status(
             calendar=_calendar(today),
         )
     status.problems.extend(source_problems(sources))
+    status.problems.extend(rejection_problems(status.rejected_files))
     status.problems.extend(department_problems(unregistered))
     status.problems.extend(target_problems(targets))
     status.problems.extend(site_problems(sites, stale_pull_days))
+    status.problems.extend(publication_problems(unfinished))
     if reconciliation is not None and reconciliation.error:
         status.problems.append(
             f"reconciliation of {reconciliation.day.isoformat()}: "

@@ -111,6 +111,7 @@ def batches_table(status: PlatformStatus) -> Table:
         "unchanged",
         "outdated",
         "quarantined",
+        "re-read",
         "error",
     )
     for b in status.recent_batches:
@@ -126,6 +127,7 @@ def batches_table(status: PlatformStatus) -> Table:
             str(b.unchanged),
             str(b.outdated),
             str(b.quarantined),
+            str(b.reread),
             _cut(b.error),
         )
     return table

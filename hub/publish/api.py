@@ -9,8 +9,11 @@ Every request, whatever its path, first needs ``Authorization: Bearer <token>`` 
 --site S``): 401 with ``WWW-Authenticate: Bearer`` without one or with an unknown or revoked one.
 Then 403 for another site's listing or file; 404 for an unknown site or file (or any other path);
 410 for a file deleted by the retention rule.
-Files are found by their id in ``delta_file``; nothing in the URL is ever used as a path. Every
-request, whatever its answer, is recorded in ``pull_log``.
+Files are found by their id in ``delta_file``; nothing in the URL is ever used as a path. Ids and
+``since`` are ASCII digits within the 32-bit columns; anything else is 404 (an id) or 422
+(``since``, ``limit``). Every request, whatever its answer, method or headers, is recorded in
+``pull_log``, its client address taken from ``X-Forwarded-For`` only when the request comes from a
+proxy in ``HUB_PULL_TRUSTED_PROXIES``.
 
 The same app runs standalone (``hub serve``) and inside Airflow's API server (``plugins/``).
 """
@@ -25,21 +28,37 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import sqlalchemy as sa
-from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response
-from fastapi.exception_handlers import http_exception_handler
+from fastapi import APIRouter, Depends, FastAPI, HTTPException, Query, Request, Response, Security
+from fastapi.exception_handlers import (
+    http_exception_handler,
+    request_validation_exception_handler,
+)
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import FileResponse, JSONResponse
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from starlette.concurrency import run_in_threadpool
 
 from hub.core import clock
+from hub.core.logs import get_logger
 from hub.core.privacy import mask_document, mask_text
-from hub.publish.config import publish_settings
+from hub.publish.api_schema import (
+    FILE_ANSWERS,
+    LISTING_ANSWERS,
+    MAX_ID,
+    Listing,
+    ascii_numbers,
+    file_id,
+)
+from hub.publish.config import Network, PublishConfigError, publish_settings, trusted_proxies
 from hub.publish.encode import FORMATS, MEDIA_TYPES
+from hub.publish.forwarded import client_address
 from hub.publish.pulls import Pull, record_pull
 from hub.publish.tokens import site_of_token
 from hub.store.db import make_engine
 from hub.store.publish_schema import delta_file, delta_manifest
 
 REALM = "credit-deltas"
+log = get_logger(__name__)
 
 
 class _Resources:
@@ -78,6 +97,10 @@ class _Resources:
     def sites(self) -> set[str]:
         return {site.id for site in publish_settings().sites}
 
+    def trusted(self) -> tuple[Network, ...]:
+        """The trusted proxies, read from the environment on every request."""
+        return trusted_proxies()
+
 
 def _unauthorised(detail: str, error: str | None = None) -> JSONResponse:
     challenge = f'Bearer realm="{REALM}"' + (f', error="{error}"' if error else "")
@@ -101,8 +124,16 @@ def _authenticate(request: Request) -> JSONResponse | None:
     return None
 
 
-def _site(request: Request) -> str:
-    """The site the request was authenticated as (by the middleware, before any route)."""
+_bearer = HTTPBearer(auto_error=False, description="the site's token (hub token --site S)")
+
+
+def _site(
+    request: Request, _: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)]
+) -> str:
+    """The site the request was authenticated as (by the middleware, before any route).
+
+    The security dependency only puts the bearer scheme in the OpenAPI document.
+    """
     return request.state.site_id
 
 
@@ -154,6 +185,17 @@ def _listing(
     ]
 
 
+def _client(request: Request) -> str | None:
+    """The client address to record (``hub.publish.forwarded``)."""
+    peer = request.client.host if request.client else None
+    try:
+        trusted = _resources(request).trusted()
+    except PublishConfigError as exc:
+        log.error("X-Forwarded-For ignored: the setting is unusable", reason=str(exc))
+        return peer
+    return client_address(peer, request.headers.getlist("x-forwarded-for"), trusted)
+
+
 def _guard_and_record(app: FastAPI) -> None:
     """Every request: who is asking first (401 without a live token), then in ``pull_log``."""
 
@@ -174,19 +216,24 @@ def _guard_and_record(app: FastAPI) -> None:
                 path=request.scope.get("raw_path", b"").decode("utf-8", "replace"),
                 file_id=getattr(request.state, "file_id", None),
                 status=status,
-                bytes=int(length) if length is not None else None,
-                client=request.client.host if request.client else None,
+                bytes=int(length) if length and length.isdigit() else None,
+                client=await run_in_threadpool(_client, request),
             )
             await run_in_threadpool(record_pull, _resources(request).engine, pull)
 
 
-@router.get("/sites/{site_id}/deltas")
+@router.get(
+    "/sites/{site_id}/deltas",
+    response_model=Listing,
+    responses=LISTING_ANSWERS,
+    dependencies=[Depends(ascii_numbers)],
+)
 def list_deltas(
     request: Request,
     site_id: str,
     site: Site,
-    since: Annotated[int, Query(ge=0, description="the last sequence already held")] = 0,
-    limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+    since: Annotated[int, Query(ge=0, le=MAX_ID, description="the last sequence already held")] = 0,
+    limit: Annotated[int, Query(ge=1, le=1000, description="at most this many sets")] = 100,
 ) -> dict[str, Any]:
     """The site's delta file sets with a sequence above ``since``, in sequence order."""
     resources = _resources(request)
@@ -199,12 +246,18 @@ def list_deltas(
     return mask_document({"site": site, "since": since, "deltas": deltas}, keep={"sha256"})
 
 
-@router.get("/files/{file_ref}", name="download_file")
+@router.get(
+    "/files/{file_ref}",
+    name="download_file",
+    response_class=Response,
+    responses=FILE_ANSWERS,
+)
 def download_file(request: Request, file_ref: str, site: Site) -> FileResponse:
     """One file of a set, by its id, with its SHA-256 in the headers."""
-    if not file_ref.isdigit() or len(file_ref) > 9:
+    number = file_id(file_ref)
+    if number is None:
         raise HTTPException(404, f"no file {file_ref!r}: files are named by their id")
-    request.state.file_id = int(file_ref)
+    request.state.file_id = number
     resources = _resources(request)
     with resources.engine.connect() as connection:
         row = connection.execute(
@@ -215,7 +268,7 @@ def download_file(request: Request, file_ref: str, site: Site) -> FileResponse:
                 delta_manifest.c.expired_at,
             )
             .join(delta_manifest, delta_manifest.c.id == delta_file.c.manifest_id)
-            .where(delta_file.c.id == int(file_ref))
+            .where(delta_file.c.id == number)
         ).first()
     if row is None:
         raise HTTPException(404, f"no file {file_ref}")
@@ -238,6 +291,12 @@ async def _masked_error(request: Request, exc: HTTPException) -> Response:
     """An error answer by the privacy policy: its detail may quote what the client sent."""
     masked = HTTPException(exc.status_code, mask_text(str(exc.detail)), exc.headers)
     return await http_exception_handler(request, masked)
+
+
+async def _masked_invalid(request: Request, exc: RequestValidationError) -> Response:
+    """A 422 answer by the privacy policy: it quotes the parameter the client sent."""
+    masked = RequestValidationError(mask_document(list(exc.errors())), body=exc.body)
+    return await request_validation_exception_handler(request, masked)
 
 
 @asynccontextmanager
@@ -263,5 +322,6 @@ def create_app(engine: sa.Engine | None = None, delta_dir: Path | None = None) -
     app.state.resources = _Resources(engine, delta_dir)
     _guard_and_record(app)
     app.add_exception_handler(HTTPException, _masked_error)
+    app.add_exception_handler(RequestValidationError, _masked_invalid)
     app.include_router(router)
     return app

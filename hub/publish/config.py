@@ -7,12 +7,18 @@
 | ``HUB_DELTA_PUSH_SITES`` | (none) | push targets that also get delta files, comma-separated ids |
 | ``HUB_PUBLISH_START_DAY`` | (none) | a new deployment's first day, ``YYYY-MM-DD``: the first |
 | | | publication covers every day from it, in order (the back-fill) |
+| ``HUB_PULL_TRUSTED_PROXIES`` | (none) | the pull API's reverse proxies, comma-separated |
+
+``HUB_PULL_TRUSTED_PROXIES`` holds addresses or networks (``10.0.0.5, 10.1.0.0/16, fd00::/8``): a
+request from one of them has its client address taken from ``X-Forwarded-For``
+(``hub.publish.forwarded``); from any other peer the header is ignored.
 
 Every target with ``delivery: pull`` in the targets file gets delta files.
 """
 
 from __future__ import annotations
 
+import ipaddress
 import os
 from dataclasses import dataclass
 from datetime import date
@@ -93,3 +99,25 @@ def publish_settings(retention_days: int | None = None) -> PublishSettings:
         sites=_sites(),
         start_day=_start_day(),
     )
+
+
+Network = ipaddress.IPv4Network | ipaddress.IPv6Network
+
+
+def trusted_proxies() -> tuple[Network, ...]:
+    """The networks of ``HUB_PULL_TRUSTED_PROXIES`` (none when it is unset or empty).
+
+    Raises:
+        PublishConfigError: an entry is neither an address nor a network, naming it.
+    """
+    entries = [e.strip() for e in os.environ.get("HUB_PULL_TRUSTED_PROXIES", "").split(",")]
+    networks = []
+    for entry in filter(None, entries):
+        try:
+            networks.append(ipaddress.ip_network(entry, strict=False))
+        except ValueError as exc:
+            raise PublishConfigError(
+                f"HUB_PULL_TRUSTED_PROXIES: {entry!r} is neither an IP address nor a network "
+                "(e.g. 10.0.0.5, 10.0.0.0/24, fd00::/8)"
+            ) from exc
+    return tuple(networks)

@@ -6,6 +6,13 @@ sequence gap-free). A site's set starts where its previous set ended (``watermar
 previous ``watermark_to``) and ends at the day's ``watermark_to`` (``hub.publish.ranges``); a site
 new to the targets file starts at the day's own range.
 
+A day's files are written first, then its sets are recorded, all sites in one transaction, and
+the day marked published (``delta_day.published_at``): the pull API lists only recorded sets, so
+a site sees a day's range and its files together or not at all. A publication that fails between
+the two (a full disk, a lost database, a kill) leaves the day unfinished; the next publication,
+whatever day it is asked for, first removes the unrecorded files and finishes that day, with the
+same range and sequence numbers, so no day is skipped and no sequence number names two sets.
+
 Publishing a day again rebuilds each site's set from the same range and compares it, byte for
 byte, with what was published: equal files missing from disk are restored; different bytes are
 refused (``PublishError``), never silently replaced, since a site may already hold the first ones.
@@ -36,8 +43,10 @@ from hub.publish.encode import (
     manifest_bytes,
     parquet_bytes,
 )
+from hub.publish.lock import one_publisher
+from hub.publish.orphans import remove_orphans
 from hub.publish.ranges import DayRange, days_to_publish, fix_day_range
-from hub.store.publish_schema import delta_file, delta_manifest
+from hub.store.publish_schema import delta_day, delta_file, delta_manifest
 
 log = get_logger(__name__)
 
@@ -81,6 +90,10 @@ class _Plan:
     manifest_id: int | None = None
     expired: bool = False
     shas: dict[str, str] | None = None
+
+
+_Built = tuple[_Plan, int, list[EncodedFile]]
+"""A site's set for the day: the plan, its row count and its encoded files."""
 
 
 def _utc(moment: datetime) -> datetime:
@@ -244,6 +257,23 @@ def _record(
     )
 
 
+def record_sets(engine: sa.Engine, day: date, built: list[_Built]) -> None:
+    """Record the day's new sets, whose files are written, and mark the day published.
+
+    One transaction: the sites see a day's sets (the pull API lists recorded sets only) all
+    together, and only once their files are on disk.
+    """
+    with engine.begin() as connection:
+        for plan, count, files in built:
+            if plan.manifest_id is None:
+                _record(connection, plan, day, count, files)
+        connection.execute(
+            delta_day.update()
+            .where(delta_day.c.day == day, delta_day.c.published_at.is_(None))
+            .values(published_at=clock.now())
+        )
+
+
 def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) -> DayOutcome:
     timezone = settings().timezone
     with engine.connect() as connection:
@@ -251,7 +281,7 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
         live = [p for p in plans if not p.expired]
         low = min((p.watermark_from for p in live), default=day.watermark_to)
         changes = read_changes(connection, low, day.watermark_to, timezone.key)
-    built = []
+    built: list[_Built] = []
     for plan in plans:
         if plan.expired:
             continue
@@ -261,38 +291,48 @@ def _publish_range(engine: sa.Engine, day: DayRange, config: PublishSettings) ->
             _check_same(plan, day.day, files)
         built.append((plan, count, files))
     outcomes = [SiteOutcome(p.site.id, "expired", p.sequence) for p in plans if p.expired]
-    try:
-        # The new sets are recorded first and committed after their files are written: a
-        # concurrent publication of the same day fails on the unique keys before writing any.
-        with engine.begin() as connection:
-            for plan, count, files in built:
-                if plan.manifest_id is None:
-                    _record(connection, plan, day.day, count, files)
-                wrote = [_write(config.delta_dir / plan.site.id, f) for f in files]
-                state = "restored" if any(wrote) else "unchanged"
-                state = "published" if plan.manifest_id is None else state
-                outcomes.append(SiteOutcome(plan.site.id, state, plan.sequence, count))
-                log.info(
-                    f"delta set {state}",
-                    site=plan.site.id,
-                    sequence=plan.sequence,
-                    day=day.day.isoformat(),
-                    rows=count,
-                )
-    except sa.exc.IntegrityError as exc:
-        raise PublishError(
-            f"day {day.day}: another publication of the same day recorded its sets first; "
-            "publish the day again to verify them"
-        ) from exc
+    states = {}
+    for plan, _, files in built:
+        # Data files first, the manifest last: a manifest on disk vouches for written files.
+        wrote = [_write(config.delta_dir / plan.site.id, f) for f in files]
+        state = "restored" if any(wrote) else "unchanged"
+        states[plan.site.id] = "published" if plan.manifest_id is None else state
+    record_sets(engine, day.day, built)
+    for plan, count, _ in built:
+        state = states[plan.site.id]
+        outcomes.append(SiteOutcome(plan.site.id, state, plan.sequence, count))
+        log.info(
+            f"delta set {state}",
+            site=plan.site.id,
+            sequence=plan.sequence,
+            day=day.day.isoformat(),
+            rows=count,
+        )
     published = {p.site.id for p in plans}
     skipped = [SiteOutcome(s.id, "not a site then") for s in config.sites if s.id not in published]
     return DayOutcome(day, sorted(outcomes + skipped, key=lambda o: o.site_id))
+
+
+def _stopped(day: date, exc: OSError | sa.exc.SQLAlchemyError) -> PublishError:
+    if isinstance(exc, OSError):
+        where = str(exc.filename) if exc.filename else "the delta folder"
+        reason = exc.strerror or str(exc)
+    else:
+        where, reason = "the platform database", str(getattr(exc, "orig", None) or exc)
+    log.error("publication stopped", day=day.isoformat(), at=where, reason=reason)
+    return PublishError(
+        f"day {day}: the publication stopped at {where}: {reason.splitlines()[0]}; no site sees "
+        "any file of the day until it is finished, and publishing any day again finishes it first"
+    )
 
 
 def publish(
     day: date, engine: sa.Engine, config: PublishSettings | None = None
 ) -> list[DayOutcome]:
     """Publish ``day``'s delta files for every site (and first any unpublished earlier day).
+
+    One publication at a time (``hub.publish.lock``); files an earlier failed one left unrecorded
+    are removed first (``hub.publish.orphans``).
 
     Args:
         day: the day, in the platform's time zone; it must have ended.
@@ -305,10 +345,21 @@ def publish(
     Raises:
         DayOrderError: the day has not ended, or lies before the first published day (or, when
             nothing was published yet, before the configured start day).
-        PublishError: a set published before would now come out different.
+        PublishError: a set published before would now come out different, or a file or the
+            database failed (the day stays unfinished, and is finished first next time).
     """
     config = config or publish_settings()
-    with engine.connect() as connection:
-        days = days_to_publish(connection, day, config.start_day)
     timezone = settings().timezone
-    return [_publish_range(engine, fix_day_range(engine, d, timezone), config) for d in days]
+    outcomes = []
+    with one_publisher(engine):
+        with engine.connect() as connection:
+            days = days_to_publish(connection, day, config.start_day)
+        for each in days:
+            try:
+                with engine.connect() as connection:
+                    remove_orphans(connection, config.delta_dir)
+                fixed = fix_day_range(engine, each, timezone)
+                outcomes.append(_publish_range(engine, fixed, config))
+            except (OSError, sa.exc.SQLAlchemyError) as exc:
+                raise _stopped(each, exc) from exc
+    return outcomes

@@ -4,7 +4,9 @@ Day D's range is ``(from, to]`` of ``status_change.id``: ``to`` is the highest i
 ``changed_at`` falls before D+1 00:00 in the platform's time zone, taken when D is first
 published; ``from`` is the previous day's ``to`` (for the very first day published: the highest id
 before D 00:00). The range is stored in ``delta_day`` and never recomputed, so publishing D again,
-however many changes came since, reads exactly the same rows.
+however many changes came since, reads exactly the same rows. ``delta_day.published_at`` is set
+when D's sets are recorded; until then D is unfinished, and publishing any later day finishes D
+first, from its stored range and with the sequence numbers it was to have.
 
 On PostgreSQL the range is taken under ``LOCK TABLE status_change IN SHARE MODE``: the lock waits
 for every transaction still inserting changes to commit, so no id below ``to`` can appear after
@@ -65,35 +67,34 @@ def days_to_publish(
 ) -> list[date]:
     """The days a publication of ``day`` covers, in order.
 
-    ``day`` itself when it is already published (again); every day from the last published one up
-    to ``day``, so a missed day is never skipped; and when nothing was published yet, every day
-    from ``start_day`` (the deployment's first day, ``HUB_PUBLISH_START_DAY``) up to ``day``, or
-    ``day`` alone without one.
+    Every day from the first one not yet published (an unfinished day, or the day after the last
+    published one) up to ``day``, so a missed or failed day is never skipped; ``day`` alone when
+    it lies before that (published again). When nothing was ever fixed: every day from
+    ``start_day`` (the deployment's first day, ``HUB_PUBLISH_START_DAY``) up to ``day``, or ``day``
+    alone without one.
 
     Raises:
         DayOrderError: ``day`` lies before the first published day, or before ``start_day`` when
             nothing was published yet.
     """
-    first, last = connection.execute(
-        sa.select(sa.func.min(delta_day.c.day), sa.func.max(delta_day.c.day))
-    ).one()
-    if last is None:
-        if start_day is None:
-            return [day]
+    c = delta_day.c
+    first, last = connection.execute(sa.select(sa.func.min(c.day), sa.func.max(c.day))).one()
+    if first is not None and day < first:
+        raise DayOrderError(
+            f"{day} lies before {first}, the first day published: the sites' sequences start there"
+        )
+    if first is None and start_day is not None:
         if day < start_day:
             raise DayOrderError(
                 f"{day} lies before {start_day}, the first day to publish "
                 "(HUB_PUBLISH_START_DAY): the sites' sequences start there"
             )
         return [start_day + timedelta(days=n) for n in range((day - start_day).days + 1)]
-    if day <= last:
-        if day < first:
-            raise DayOrderError(
-                f"{day} lies before {first}, the first day published: the sites' sequences "
-                "start there"
-            )
+    unfinished = connection.scalar(sa.select(sa.func.min(c.day)).where(c.published_at.is_(None)))
+    pending = unfinished or (last + timedelta(days=1) if last else None)
+    if pending is None or day < pending:
         return [day]
-    return [last + timedelta(days=n) for n in range(1, (day - last).days + 1)]
+    return [pending + timedelta(days=n) for n in range((day - pending).days + 1)]
 
 
 def _stored(connection: sa.Connection, day: date) -> DayRange | None:

@@ -11,7 +11,7 @@ import sqlalchemy as sa
 from hub.core.clock import whole_days
 from hub.core.targets import pull_targets
 from hub.store.db import pairs
-from hub.store.publish_schema import delta_file, delta_manifest, pull_log
+from hub.store.publish_schema import delta_day, delta_file, delta_manifest, pull_log
 
 STALE_PULL_DAYS = 3
 """A site with sets waiting that has not pulled for more days than this has stopped pulling."""
@@ -103,3 +103,21 @@ def site_problems(sites: list[SiteStatus], stale_days: int) -> Iterator[str]:
                 f"{stale_days}); published up to set {site.last_sequence}, downloaded up to "
                 f"{site.pulled_sequence if site.pulled_sequence is not None else 'none'}"
             )
+
+
+def unfinished_days(connection: sa.Connection) -> list[date]:
+    """Days whose publication started (range fixed) but stopped before their sets were recorded."""
+    c = delta_day.c
+    return list(
+        connection.scalars(sa.select(c.day).where(c.published_at.is_(None)).order_by(c.day))
+    )
+
+
+def publication_problems(days: list[date]) -> Iterator[str]:
+    """What needs a person about publishing: a day left unfinished by a failed publication."""
+    for day in days:
+        yield (
+            f"delta files of {day.isoformat()}: the publication stopped before the sets were "
+            f"recorded; no site has them yet: run hub publish --date {day.isoformat()} (it "
+            "finishes the day first, and says what stops it if it fails again)"
+        )

@@ -2,7 +2,10 @@
 
 A token is 32 random bytes (``secrets.token_urlsafe``), so a plain SHA-256 is enough to store it:
 there is nothing to guess that a slow hash would protect. Issuing a site a new token revokes its
-previous one at once (rotation).
+previous one at once (rotation). Issuing is serialised, so two overlapping runs for one site leave
+exactly one live token (the later run's): on PostgreSQL under an advisory lock taken first in the
+transaction, on SQLite by its one writer at a time; a unique index on the live tokens
+(``uq_site_token_live``) holds it in any case.
 """
 
 from __future__ import annotations
@@ -14,6 +17,8 @@ import sqlalchemy as sa
 
 from hub.core import clock
 from hub.store.publish_schema import site_token
+
+TOKEN_LOCK = 0x4855_4254_4F4B  # "HUBTOK": the advisory lock's key
 
 
 def token_sha256(token: str) -> str:
@@ -31,6 +36,9 @@ def issue_token(connection: sa.Connection, site_id: str) -> str:
     Returns:
         The token, in clear; only its SHA-256 is stored.
     """
+    if connection.dialect.name == "postgresql":
+        # The previous run's token, committed while this one waited, is then seen and revoked.
+        connection.execute(sa.select(sa.func.pg_advisory_xact_lock(TOKEN_LOCK)))
     now = clock.now()
     connection.execute(
         site_token.update()

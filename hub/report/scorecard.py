@@ -10,6 +10,9 @@ Per department:
 - ``timed`` / ``on_time`` / ``late``: records first received in the period, measured for
   timeliness (``quality.timeliness``), with the median and worst delay in working days;
 - ``allow_listed``: records accepted with an allow-listed non-standard credit code;
+- ``missed_deliveries``: deliveries of the agency the platform rejected, by the batches of the
+  period's days (a dropped file it could not read: ``source_file``), whether or not the agency
+  has sent them again since;
 - ``complete_pct`` = 1 - incomplete / delivered, ``valid_pct`` = 1 - quarantined / delivered,
   ``on_time_pct`` = on_time / timed, ``score`` their weighted mean, and ``rank`` by score.
 
@@ -34,7 +37,7 @@ import sqlalchemy as sa
 
 from hub.collect.sources import all_sources
 from hub.core.workdays import WorkCalendar
-from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record
+from hub.store.schema import RECORD_TABLES, ingest_batch, quarantine, raw_record, source_file
 from quality.config import QualitySettings, credit_code_allow_list
 from quality.periods import Period
 from quality.timeliness import delays, local_dates
@@ -48,6 +51,7 @@ COUNTS = (
     "on_time",
     "late",
     "allow_listed",
+    "missed_deliveries",
 )
 PERCENTAGES = ("complete_pct", "valid_pct", "on_time_pct")
 CHANGES = ("delivered", *PERCENTAGES)
@@ -139,6 +143,18 @@ def _delivery_counts(
         .group_by(ingest_batch.c.source_id)
     ).all()
     return _by_source_department(loaded, "loaded"), _by_source_department(unchanged, "duplicates")
+
+
+def _missed_deliveries(connection: sa.Connection, period: Period) -> pd.Series:
+    """Files rejected by batches of the period's days, per department answering for the source."""
+    f, b = source_file.c, ingest_batch.c
+    rejected = connection.execute(
+        sa.select(f.source_id, sa.func.count())
+        .join(ingest_batch, b.id == f.batch_id)
+        .where(f.status == "rejected", b.logical_date >= period.start, b.logical_date < period.end)
+        .group_by(f.source_id)
+    ).all()
+    return _by_source_department(rejected, "missed_deliveries")
 
 
 def delay_groups(
@@ -260,6 +276,7 @@ def compute_scorecard(
             .groupby("department")["records"]
             .sum()
             .rename("allow_listed"),
+            _missed_deliveries(connection, period),
         ],
         axis=1,
     )

@@ -1,7 +1,8 @@
 """Tables of the delta files: the day ranges, the per-site manifests, site tokens and pulls.
 
 ``delta_day`` fixes, once per day, the range of ``status_change`` ids the day's delta files
-carry; ``delta_manifest`` is each site's gap-free sequence of published files and
+carry, and says when the day's sets were published (a day fixed but not published is finished
+before any later day); ``delta_manifest`` is each site's gap-free sequence of published files and
 ``delta_file`` the files of each manifest with their SHA-256; ``site_token`` holds the pull
 API's bearer tokens (only their SHA-256); ``pull_log`` records every request to the pull API.
 """
@@ -20,6 +21,11 @@ delta_day = sa.Table(
     sa.Column("watermark_to", sa.BigInteger, nullable=False, comment="inclusive"),
     sa.Column("n_changes", sa.Integer, nullable=False),
     sa.Column("fixed_at", Timestamp, nullable=False),
+    sa.Column(
+        "published_at",
+        Timestamp,
+        comment="when the day's sets were recorded, their files written; NULL: unfinished",
+    ),
     comment="The status_change id range (watermark_from, watermark_to] of each published day, "
     "fixed at its first publication so that re-publishing the day reads the same changes.",
 )
@@ -65,8 +71,15 @@ site_token = sa.Table(
     sa.Column("token_sha256", sa.String(64), nullable=False, unique=True),
     sa.Column("issued_at", Timestamp, nullable=False),
     sa.Column("revoked_at", Timestamp),
+    sa.Index(
+        "uq_site_token_live",
+        "site_id",
+        unique=True,
+        postgresql_where=sa.text("revoked_at IS NULL"),
+        sqlite_where=sa.text("revoked_at IS NULL"),
+    ),
     comment="Bearer tokens of the pull API, stored as SHA-256 only; issuing a new one revokes "
-    "the site's previous token.",
+    "the site's previous token (one live token per site).",
 )
 
 pull_log = sa.Table(
@@ -75,11 +88,15 @@ pull_log = sa.Table(
     sa.Column("id", BigId, primary_key=True, autoincrement=True),
     sa.Column("requested_at", Timestamp, nullable=False, index=True),
     sa.Column("site_id", sa.String(64), index=True, comment="NULL: no valid token"),
-    sa.Column("method", sa.String(8), nullable=False),
-    sa.Column("path", sa.String(512), nullable=False),
+    sa.Column("method", sa.String(32), nullable=False, comment="cut to 32 characters"),
+    sa.Column("path", sa.String(512), nullable=False, comment="cut to 512 characters"),
     sa.Column("file_id", sa.Integer, comment="the file asked for, when a file was asked for"),
     sa.Column("status", sa.Integer, nullable=False),
     sa.Column("bytes", sa.BigInteger),
-    sa.Column("client", sa.String(64)),
+    sa.Column(
+        "client",
+        sa.String(64),
+        comment="the peer, or X-Forwarded-For's client from a trusted proxy; cut to 64",
+    ),
     comment="Every request to the pull API: who asked (by token), for what, and the answer.",
 )

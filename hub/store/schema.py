@@ -60,8 +60,27 @@ ingest_batch = sa.Table(
     ),
     sa.Column("n_quarantined", sa.Integer, nullable=False, default=0),
     sa.Column("n_files_rejected", sa.Integer, nullable=False, default=0),
+    sa.Column(
+        "n_reread",
+        sa.Integer,
+        nullable=False,
+        default=0,
+        server_default="0",
+        comment="rows the look-back read again exactly as landed before: skipped",
+    ),
     sa.Column("schema_drift", sa.Text),
     sa.Column("error", sa.Text),
+    sa.Column(
+        "owner",
+        sa.String(255),
+        comment="the process running the batch: host:pid:process start (epoch seconds)",
+    ),
+    sa.Column(
+        "lease_expires_at",
+        Timestamp,
+        comment="while running: when the batch is taken to have died unless its heartbeat "
+        "renews this",
+    ),
     comment="One run of one source: what it read, loaded and quarantined, and why it failed.",
 )
 
@@ -100,6 +119,20 @@ source_file = sa.Table(
     comment="Every dropped file seen, by content: processed once, or rejected with the reason.",
 )
 
+rejected_file_subject = sa.Table(
+    "rejected_file_subject",
+    metadata,
+    sa.Column("source_id", sa.String(100), primary_key=True),
+    sa.Column("sha256", sa.String(64), primary_key=True),
+    sa.Column("subject_id", sa.String(18), primary_key=True),
+    sa.ForeignKeyConstraint(
+        ["source_id", "sha256"], ["source_file.source_id", "source_file.sha256"]
+    ),
+    # The case view looks a subject up.
+    sa.Index("ix_rejected_file_subject_subject_id", "subject_id"),
+    comment="The credit codes and ID numbers a rejected file names: its subjects' cases show it.",
+)
+
 raw_record = sa.Table(
     "raw_record",
     metadata,
@@ -111,6 +144,8 @@ raw_record = sa.Table(
     sa.Column("payload_sha256", sa.String(64), nullable=False),
     sa.Column("received_at", Timestamp, nullable=False),
     sa.Column("outcome", sa.String(16), nullable=False),
+    # A row read again by a source's look-back is skipped when its payload has landed before.
+    sa.Index("ix_raw_record_source_id_payload_sha256", "source_id", "payload_sha256"),
     comment="Every record exactly as received (JSON), and whether it was loaded or quarantined.",
 )
 
@@ -127,6 +162,12 @@ quarantine = sa.Table(
     sa.Column("department", sa.String(200), nullable=False),
     sa.Column("created_at", Timestamp, nullable=False),
     sa.Column("document_no", sa.String(128), comment="as delivered, when the record had one"),
+    sa.Column(
+        "subject_id",
+        sa.String(64),
+        index=True,  # the case view looks a subject up
+        comment="the record's credit code, else its ID number, in the one written form",
+    ),
     sa.Column(
         "resolved_at",
         Timestamp,

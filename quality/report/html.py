@@ -91,6 +91,7 @@ def _ranking_rows(report: QualityReport) -> list[dict[str, Any]]:
                 "duplicates": number(r["duplicates"]),
                 "quarantined": number(r["quarantined"]),
                 "late": number(r["late"]),
+                "missed_deliveries": number(r["missed_deliveries"]),
                 "median_delay": number(r["median_delay"], 1),
                 "max_delay": number(r["max_delay"]),
                 "score": percent(r["score"]),

@@ -19,6 +19,7 @@ FIGURES = {
     "median_delay": "延迟中位数（工作日）",
     "max_delay": "最长延迟（工作日）",
     "allow_listed": "允许名单代码",
+    "missed_deliveries": "未成功交付",
     "rank_change": "名次变化",
     "delivered_change": "归集变化",
     "complete_pct_change": "完整率变化",
@@ -35,6 +36,7 @@ RULES = {
     "max_length": "超过标准长度",
     "date_format": "日期格式错误",
     "amount_format": "金额格式错误",
+    "unstorable_text": "含无法存储的字符",
 }
 KINDS = {"penalty": "行政处罚", "abnormal": "经营异常名录", "serious": "严重失信主体名单"}
 

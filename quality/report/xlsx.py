@@ -34,6 +34,7 @@ SUMMARY_COLUMNS = [
     "median_delay",
     "max_delay",
     "allow_listed",
+    "missed_deliveries",
     "score",
 ]
 PROBLEM_HEADERS = [

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import math
 import time
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -141,7 +141,9 @@ def test_cursor_pagination_follows_next_until_null(fake_api: FakeApi) -> None:
     ]
 
 
-def test_incremental_second_run_reads_only_new_records(fake_api: FakeApi) -> None:
+def test_incremental_second_run_reads_again_from_a_day_behind_the_cursor(
+    fake_api: FakeApi,
+) -> None:
     records = make_records(1, 7)
     serve_page_numbers(fake_api, records)
     reader = make_reader(
@@ -157,14 +159,17 @@ def test_incremental_second_run_reads_only_new_records(fake_api: FakeApi) -> Non
 
     assert ids_of(first) == list(range(1, 8))
     assert [p.cursor for p in first] == ["2026-11-03T08:05:00", "2026-11-03T08:07:00"]
-    assert ids_of(second) == [8, 9, 10]
+    assert ids_of(second) == list(range(1, 11))
+    behind = [flag for page in second for flag in page.behind_cursor]
+    assert behind == [True] * 7 + [False] * 3
     assert second[-1].cursor == "2026-11-03T08:10:00"
-    assert fake_api.seen[-1].query["updated_since"] == "2026-11-03T08:07:00"
+    assert fake_api.seen[-1].query["updated_since"] == "2026-11-02T08:07:00"
 
 
 def test_incremental_run_with_nothing_new_keeps_the_cursor(fake_api: FakeApi) -> None:
     serve_page_numbers(fake_api, make_records(1, 3))
-    reader = make_reader(fake_api, records_path="data.items", incremental=HttpIncremental())
+    without_lookback = HttpIncremental(lookback=timedelta(0))
+    reader = make_reader(fake_api, records_path="data.items", incremental=without_lookback)
 
     pages = read_all(reader, ReadRequest(cursor="2026-11-03T08:03:00"))
 
@@ -178,7 +183,7 @@ def test_incremental_window_end_is_sent_as_until(fake_api: FakeApi) -> None:
     reader = make_reader(
         fake_api,
         records_path="data.items",
-        incremental=HttpIncremental(until_param="updated_before"),
+        incremental=HttpIncremental(until_param="updated_before", lookback=timedelta(0)),
     )
     window_end = datetime(2026, 11, 3, 8, 5, tzinfo=ZoneInfo("Asia/Shanghai"))
 

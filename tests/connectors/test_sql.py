@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
@@ -94,7 +94,9 @@ def ids_of(pages: list[RawPage]) -> list[int]:
     return [int(i) for page in pages for i in page.frame.get("id", [])]
 
 
-def test_timestamp_cursor_reads_all_then_only_new_rows(database: tuple[Connection, str]) -> None:
+def test_timestamp_cursor_reads_all_then_again_from_a_day_behind_it(
+    database: tuple[Connection, str],
+) -> None:
     connection, url = database
     reader = make_reader(connection, cursor_column="updated_at")
 
@@ -113,7 +115,8 @@ def test_timestamp_cursor_reads_all_then_only_new_rows(database: tuple[Connectio
         "updated_at": "2026-11-03 09:01:00",
         "note": None,
     }
-    assert ids_of(second) == [6, 7]
+    assert ids_of(second) == [1, 2, 3, 4, 5, 6, 7]
+    assert list(second[0].behind_cursor) == [True] * 5 + [False] * 2
     assert second[-1].cursor == "2026-11-03 10:01:00"
 
 
@@ -144,11 +147,11 @@ def test_window_end_excludes_rows_updated_at_or_after_it(
     database: tuple[Connection, str], window_end: datetime
 ) -> None:
     connection, _ = database
-    reader = make_reader(connection, cursor_column="updated_at")
+    reader = make_reader(connection, cursor_column="updated_at", lookback=timedelta(0))
 
     pages = read_all(reader, ReadRequest(cursor="2026-11-03 09:01:00", window_end=window_end))
 
-    assert ids_of(pages) == [2]
+    assert ids_of(pages) == [1, 2]  # the cursor's own instant is read again
     assert pages[-1].cursor == "2026-11-03 09:02:00"
 
 
@@ -167,11 +170,17 @@ def test_rows_come_in_chunks(database: tuple[Connection, str]) -> None:
     assert pages[1].origin == "xzxk_permits rows 3-4 (updated_at up to 2026-11-03 09:04:00)"
 
 
-def test_nothing_new_yields_no_page(database: tuple[Connection, str]) -> None:
+def test_nothing_new_reads_only_the_cursors_instant_and_keeps_it(
+    database: tuple[Connection, str],
+) -> None:
     connection, _ = database
-    reader = make_reader(connection, cursor_column="updated_at")
+    reader = make_reader(connection, cursor_column="updated_at", lookback=timedelta(0))
 
-    assert read_all(reader, ReadRequest(cursor="2026-11-03 09:05:00")) == []
+    pages = read_all(reader, ReadRequest(cursor="2026-11-03 09:05:00"))
+
+    assert ids_of(pages) == [5]
+    assert list(pages[0].behind_cursor) == [True]
+    assert pages[0].cursor == "2026-11-03 09:05:00"
 
 
 def test_missing_table_is_a_source_error(database: tuple[Connection, str]) -> None:

@@ -68,14 +68,13 @@ def _platform_database(backend: str, folder: Path) -> Iterator[str]:
         yield from throwaway_database(POSTGRES_ADMIN_URL, "PostgreSQL")
 
 
-@pytest.fixture(scope="module", params=["sqlite", "postgresql"])
-def fortnight(
-    request: pytest.FixtureRequest, dagbag, tmp_path_factory: pytest.TempPathFactory
+def _fortnight_on(
+    backend: str, dagbag, tmp_path_factory: pytest.TempPathFactory
 ) -> Iterator[Fortnight]:
-    """The fortnight, once per backend for the module's tests (in file order)."""
-    folder = tmp_path_factory.mktemp(f"fortnight-{request.param}")
+    """The fortnight on a fresh platform database of ``backend``."""
+    folder = tmp_path_factory.mktemp(f"fortnight-{backend}")
     with pytest.MonkeyPatch.context() as monkeypatch:
-        for url in _platform_database(request.param, folder):
+        for url in _platform_database(backend, folder):
             engine = make_engine(url)
             upgrade(engine)
             with engine.begin() as connection:
@@ -183,9 +182,7 @@ def _unknown_repairs_are_found(config: SandboxConfig, connection: sa.Connection)
     assert found == unknown > 0
 
 
-def test_a_fortnight_runs_every_dag_every_day_and_ends_with_the_sandboxs_figures(
-    fortnight: Fortnight,
-) -> None:
+def _ends_with_the_sandboxs_figures(fortnight: Fortnight) -> None:
     config, result = fortnight.config, fortnight.result
 
     assert result.failed_runs == []
@@ -231,9 +228,7 @@ def _week_batches(engine: sa.Engine, week: list[date]) -> tuple[int, int]:
         return tuple(connection.execute(statement).one())
 
 
-def test_backfilling_the_past_week_leaves_every_table_as_the_original_run_left_it(
-    fortnight: Fortnight,
-) -> None:
+def _backfilling_the_past_week_leaves_every_table_as_it_was(fortnight: Fortnight) -> None:
     week = DAYS[-7:]
     later = datetime.combine(DAYS[-1] + timedelta(days=3), time(9), tzinfo=settings().timezone)
     # The morning after the fortnight: the last day runs once more and takes in what came in
@@ -261,3 +256,35 @@ def test_backfilling_the_past_week_leaves_every_table_as_the_original_run_left_i
         batches + len(week) * len(enabled_sources()),
         reads,
     )
+
+
+class _Fortnight:
+    """The fortnight run once per backend for the class's tests (in file order).
+
+    One class per backend, so that the two fortnights are two units of work for the test
+    workers and run side by side.
+    """
+
+    backend: str
+
+    @pytest.fixture(scope="class")
+    def fortnight(self, dagbag, tmp_path_factory: pytest.TempPathFactory) -> Iterator[Fortnight]:
+        yield from _fortnight_on(self.backend, dagbag, tmp_path_factory)
+
+    def test_a_fortnight_runs_every_dag_every_day_and_ends_with_the_sandboxs_figures(
+        self, fortnight: Fortnight
+    ) -> None:
+        _ends_with_the_sandboxs_figures(fortnight)
+
+    def test_backfilling_the_past_week_leaves_every_table_as_the_original_run_left_it(
+        self, fortnight: Fortnight
+    ) -> None:
+        _backfilling_the_past_week_leaves_every_table_as_it_was(fortnight)
+
+
+class TestOnSQLite(_Fortnight):
+    backend = "sqlite"
+
+
+class TestOnPostgreSQL(_Fortnight):
+    backend = "postgresql"

@@ -132,6 +132,9 @@ def test_the_walkthrough_runs_and_counts_every_record_for_the_right_department(
     assert "浙水罚〔2026〕101号" in lower_case and "某某水电开发有限公司" in lower_case
     full = next(v for k, v in results.items() if k.startswith("case ９"))
     assert "浙水罚〔2026〕104号" in full and "某某水务有限公司" in full
+    held = results["case 91310110666007217a"]
+    assert "quarantined (open): source zj_slj_penalty_file, batch 1 record" in held
+    assert "省水利厅: credit_code_check" in held
 
 
 def test_without_the_arrival_a_back_fill_warns_that_timeliness_counts_to_today(
@@ -147,3 +150,26 @@ def test_without_the_arrival_a_back_fill_warns_that_timeliness_counts_to_today(
 def test_the_field_table_of_the_page_is_the_models() -> None:
     text = PAGE.read_text(encoding="utf-8")
     assert text.split("<!-- fields -->\n", 1)[1].strip() == field_table()
+
+
+def test_the_case_view_shows_the_rejected_files_that_name_the_subject(walkthrough: Path) -> None:
+    [delivery] = blocks("delivery slj_xzcf_20261009.csv")
+    header, *rows = delivery.splitlines()
+    # One row with a field too many: the agency's file is rejected whole, nothing of it loads.
+    broken = "\n".join([header, rows[0], rows[2] + ",多出的一列"]) + "\n"
+    (walkthrough / "drop" / "slj" / "slj_xzcf_20261009.csv").write_bytes(broken.encode("gb18030"))
+    runner = CliRunner()
+    runner.invoke(app, ["collect", "--date", "2026-10-09", "--source", SOURCE])
+
+    for written in ("9135052155323005XL", "９１３５０５２１５５３２３００５ｘｌ"):
+        result = runner.invoke(app, ["case", written])
+        assert result.exit_code == 0, result.output
+        shown = " ".join(result.output.split())
+        assert "no record" not in shown
+        assert f"rejected file: source {SOURCE}, batch 1, slj_xzcf_20261009.csv:" in shown
+    as_json = json.loads(runner.invoke(app, ["case", "91310110666007217A", "--json"]).stdout)
+    assert as_json["records"] == [] and as_json["quarantined"] == []
+    [rejected] = as_json["rejected_files"]
+    assert rejected["file_name"] == "slj_xzcf_20261009.csv" and "columns" in rejected["reason"]
+    unnamed = runner.invoke(app, ["case", "91330000MA27U0X52P"])
+    assert unnamed.exit_code == 1 and "no record of 91330000MA27U0X52P" in unnamed.output

@@ -14,12 +14,22 @@ import uvicorn
 
 @contextlib.contextmanager
 def served(app) -> Iterator[str]:
-    """Serve ``app`` on a free loopback port in a thread (with its lifespan); yields its URL."""
+    """Serve ``app`` on a free loopback port in a thread (with its lifespan); yields its URL.
+
+    As ``hub serve`` does, uvicorn leaves ``X-Forwarded-For`` to the app.
+    """
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     server = uvicorn.Server(
-        uvicorn.Config(app, log_level="warning", lifespan="on", ws="none", access_log=False)
+        uvicorn.Config(
+            app,
+            log_level="warning",
+            lifespan="on",
+            ws="none",
+            access_log=False,
+            proxy_headers=False,
+        )
     )
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
@@ -36,14 +46,21 @@ def served(app) -> Iterator[str]:
 
 
 def raw_get(
-    base_url: str, target: str, authorization: str | None = None
+    base_url: str,
+    target: str,
+    authorization: str | None = None,
+    *,
+    method: str = "GET",
+    headers: dict[str, str] | None = None,
 ) -> tuple[int, dict[str, str], bytes]:
-    """GET ``target`` exactly as written (no client normalises ``..`` or escapes away)."""
+    """GET (or ``method``) ``target`` exactly as written (nothing normalises ``..`` or escapes)."""
     host, port = base_url.removeprefix("http://").split(":")
     connection = http.client.HTTPConnection(host, int(port), timeout=10)
     try:
-        headers = {"Authorization": authorization} if authorization else {}
-        connection.request("GET", target, headers=headers)
+        headers = dict(headers or {})
+        if authorization:
+            headers["Authorization"] = authorization
+        connection.request(method, target, headers=headers)
         response = connection.getresponse()
         headers = {name.lower(): value for name, value in response.getheaders()}
         return response.status, headers, response.read()

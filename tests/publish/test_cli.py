@@ -27,6 +27,7 @@ from hub.publish.client import PullError, pull_deltas
 from hub.publish.publisher import publish
 from hub.publish.tokens import issue_token
 from hub.store.db import make_engine
+from hub.store.publish_schema import pull_log
 from tests.publish.conftest import DAY, ChangeLog, local
 from tests.publish.http import served
 
@@ -47,6 +48,7 @@ def hub_serve(sqlite_engine: sa.Engine, delta_dir: Path) -> Iterator[str]:
     port = _free_port()
     database_url = sqlite_engine.url.render_as_string(hide_password=False)
     env = dict(os.environ, HUB_DATABASE_URL=database_url, HUB_DELTA_DIR=str(delta_dir))
+    env.pop("HUB_PULL_TRUSTED_PROXIES", None)
     process = subprocess.Popen(
         [str(HUB), "serve", "--port", str(port)],
         env=env,
@@ -126,7 +128,7 @@ def test_hub_serve_runs_the_pull_api_as_a_process(sqlite_engine: sa.Engine, hub_
     anonymous = requests.get(f"{hub_serve}/sites/quzhou/deltas", timeout=10)
     listing = requests.get(
         f"{hub_serve}/sites/quzhou/deltas",
-        headers={"Authorization": f"Bearer {token}"},
+        headers={"Authorization": f"Bearer {token}", "X-Forwarded-For": "203.0.113.9"},
         timeout=10,
     )
 
@@ -136,6 +138,10 @@ def test_hub_serve_runs_the_pull_api_as_a_process(sqlite_engine: sa.Engine, hub_
         200,
         {"site": "quzhou", "since": 0, "deltas": []},
     )
+    with sqlite_engine.connect() as connection:
+        clients = connection.scalars(sa.select(pull_log.c.client).order_by(pull_log.c.id)).all()
+    # HUB_PULL_TRUSTED_PROXIES is unset: not even uvicorn's default (loopback) is trusted.
+    assert clients[-1] == "127.0.0.1"
 
 
 def test_a_corrupt_download_is_refused_and_the_sets_before_it_are_kept(

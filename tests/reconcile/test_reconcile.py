@@ -194,6 +194,8 @@ def test_the_one_thing_view_shows_a_case_in_every_system_and_what_is_pending(
         "subject_name": None,
         "records": [],
         "pending": [],
+        "quarantined": [],
+        "rejected_files": [],
     }
 
 
@@ -348,7 +350,7 @@ def test_the_case_view_masks_every_case_in_what_it_returns_and_prints(
     assert f"文号{CASES[1].masked}" in as_text.stdout
     # A subject not on the platform: the operator's own input comes back masked.
     assert_masked("\n".join(result.stdout for result in unknown))
-    # An all-digit credit code in printed text cannot be told from an ID number: the policy masks it.
+    # An all-digit credit code in printed text looks like an ID number: the policy masks it.
     assert "no record of 123300********9006 on the platform" in company.stdout
 
 
