@@ -20,10 +20,13 @@ pytestmark = pytest.mark.integration
 def test_an_airflow_command_runs_on_a_postgresql_metadata_database(
     postgres_url: str, tmp_path: Path
 ) -> None:
-    env = {
-        key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW__DATABASE__")
+    # Nothing of an Airflow another test configured in this process (its home, its log level).
+    env = {key: value for key, value in os.environ.items() if not key.startswith("AIRFLOW")}
+    env |= {
+        "AIRFLOW_HOME": str(tmp_path),
+        "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_url,
+        "AIRFLOW__LOGGING__LOGGING_LEVEL": "INFO",
     }
-    env |= {"AIRFLOW_HOME": str(tmp_path), "AIRFLOW__DATABASE__SQL_ALCHEMY_CONN": postgres_url}
     airflow = Path(sys.executable).with_name("airflow")
 
     done = subprocess.run(
