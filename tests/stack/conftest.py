@@ -14,10 +14,13 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
@@ -57,6 +60,7 @@ class Stack:
     api: AirflowApi
     alerts: list[dict]
     executor: str
+    second_host_log: Path | None = None
     _engine: sa.Engine | None = None
 
     def hub(self, *argv: str) -> str:
@@ -160,6 +164,92 @@ def start_stack(folder: Path, executor: str, settings: dict[str, str]) -> Stack:
         values = stack.stack_values(layout, executor)
     api = AirflowApi(layout.base_url, stack.token(layout, values))
     return Stack(layout, processes, api, [], executor)
+
+
+NAMESPACE = "hubworker"
+HOST_ADDRESS, WORKER_ADDRESS = "10.231.0.1", "10.231.0.2"
+
+
+def _ip(*argv: str) -> None:
+    subprocess.run(["ip", *argv], check=True, capture_output=True, timeout=30)
+
+
+@contextmanager
+def second_host(running: Stack) -> Iterator[Path]:
+    """A second Celery worker in its own network namespace: another host on this machine.
+
+    A veth pair joins it to the host; it reaches, through two port relays (``forward.py``), only
+    PostgreSQL, Redis, the api-server (its Execution API) and the sandbox's systems (the agencies,
+    Credit China and GSXT, the sites, which stand for machines outside), on the same addresses as
+    the other components, so it runs with the stack's settings unchanged. The files are shared
+    (``HUB_VAR_DIR``, the shared storage). Yields the worker's log.
+    """
+    server = sa.make_url(POSTGRES_ADMIN_URL)
+    layout = running.layout
+    ports = [server.port or 5432, 6379, layout.port]
+    ports += [layout.sandbox_port + n for n in range(7)]
+    started: list[subprocess.Popen] = []
+    log = layout.folder / "logs" / "second-host-worker.log"
+    forward = [sys.executable, str(Path(__file__).with_name("forward.py"))]
+    in_namespace = ["ip", "netns", "exec", NAMESPACE]
+    _ip("netns", "add", NAMESPACE)
+    try:
+        _ip("link", "add", "hubw-host", "type", "veth", "peer", "name", "hubw-ns")
+        _ip("link", "set", "hubw-ns", "netns", NAMESPACE)
+        _ip("addr", "add", f"{HOST_ADDRESS}/30", "dev", "hubw-host")
+        _ip("link", "set", "hubw-host", "up")
+        for argv in (
+            ("addr", "add", f"{WORKER_ADDRESS}/30", "dev", "hubw-ns"),
+            ("link", "set", "hubw-ns", "up"),
+            ("link", "set", "lo", "up"),
+        ):
+            _ip("netns", "exec", NAMESPACE, "ip", *argv)
+        relays = [
+            [*forward, HOST_ADDRESS, "127.0.0.1", *map(str, ports)],
+            [*in_namespace, *forward, "127.0.0.1", HOST_ADDRESS, *map(str, ports)],
+        ]
+        worker = [
+            *in_namespace,
+            str(PROJECT_ROOT / ".venv" / "bin" / "airflow"),
+            "celery",
+            "worker",
+        ]
+        worker += ["--celery-hostname", f"second-host@{WORKER_ADDRESS}"]
+        environment = running.environment | {
+            "AIRFLOW__LOGGING__WORKER_LOG_SERVER_PORT": str(layout.port + 5)
+        }
+        with log.open("ab") as output:
+            for argv in [*relays, worker]:
+                started.append(
+                    subprocess.Popen(
+                        argv,
+                        env=environment,
+                        stdout=output,
+                        stderr=subprocess.STDOUT,
+                        start_new_session=True,
+                    )
+                )
+                time.sleep(1)  # each relay listens before the next needs it
+        ping = [str(PROJECT_ROOT / ".venv" / "bin" / "celery"), *stack.CELERY_PING[1:]]
+        ping += ["-d", f"second-host@{WORKER_ADDRESS}"]
+
+        def answers() -> bool:
+            done = subprocess.run(ping, env=environment, capture_output=True, timeout=60)
+            return done.returncode == 0
+
+        wait_for("the second host's worker answers through the broker", answers, 120, every=3)
+        yield log
+    finally:
+        for process in reversed(started):
+            with suppress(ProcessLookupError):
+                os.killpg(process.pid, signal.SIGTERM)
+        for process in reversed(started):
+            try:
+                process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                os.killpg(process.pid, signal.SIGKILL)
+        subprocess.run(["ip", "link", "delete", "hubw-host"], capture_output=True, check=False)
+        subprocess.run(["ip", "netns", "delete", NAMESPACE], capture_output=True, check=False)
 
 
 def stop_stack(folder: Path) -> None:
@@ -280,7 +370,10 @@ def two_days_through(folder: Path, executor: str) -> Iterator[TwoDays]:
     try:
         running = start_stack(folder, executor, settings)
         running.alerts = alerts
-        ran = run_days(running, days)
+        with ExitStack() as hosts:
+            if executor == "celery":
+                running.second_host_log = hosts.enter_context(second_host(running))
+            ran = run_days(running, days)
         # The reconciliation of the last day run again now, long after its deadline (D+1 08:00
         # counted from the logical date D+1 00:00: D+2 08:00): the scheduler must alert.
         late = running.api.trigger("reconcile_repairs", at(days[-1] + timedelta(days=1)))

@@ -238,3 +238,14 @@ def test_with_celery_every_dags_tasks_ran_on_the_worker(two_days: TwoDays) -> No
     ]
     for dag_id in two_days.days[0].runs:
         assert any(f"dag_id={dag_id}/" in line for line in executed), dag_id
+
+
+def test_with_celery_a_worker_on_a_second_host_ran_tasks(two_days: TwoDays) -> None:
+    if two_days.stack.executor == "local":
+        assert two_days.stack.second_host_log is None
+        return
+    # In its own network namespace, reaching only the broker, the databases, the Execution API and
+    # the sandbox's systems through relays, sharing only the files.
+    log = two_days.stack.second_host_log.read_text(errors="replace")
+    executed = [line for line in log.splitlines() if "Executing workload in Celery" in line]
+    assert executed, log[-3000:]
