@@ -18,6 +18,7 @@ USER airflow
 
 # Dependencies first: this layer is rebuilt only when the lock changes. As the image's docs ask,
 # pip runs as the airflow user; the lock pins apache-airflow to the image's own version.
+# It also pins asyncpg, which every `airflow` command needs on a PostgreSQL metadata database.
 COPY --chown=airflow:0 requirements.lock /opt/hub/requirements.lock
 RUN pip install --no-cache-dir -r /opt/hub/requirements.lock
 

@@ -40,13 +40,16 @@ def quality_report() -> None:
 
     @task
     def periods(dag_run=None) -> list[str]:
+        from hub.core import clock
         from hub.core.settings import settings
         from hub.report.schedule import periods_for_run
         from hub_airflow.run_day import triggered_by_asset
 
-        chosen = periods_for_run(
-            triggered_by_asset(dag_run), dag_run.run_after, dag_run.conf, settings().timezone
-        )
+        asset_triggered = triggered_by_asset(dag_run)
+        # Collection has just received the records: the platform's clock says which day (the
+        # same as run_after in production, the replayed day when past days are run again).
+        moment = clock.now() if asset_triggered else dag_run.run_after
+        chosen = periods_for_run(asset_triggered, moment, dag_run.conf, settings().timezone)
         return [period.label for period in chosen]
 
     @task(map_index_template="{{ period }}")

@@ -13,8 +13,9 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from datetime import date, datetime, timedelta
-from enum import Enum
 from typing import Any
+
+from airflow.utils.types import DagRunType
 
 from hub.core.settings import local_day
 
@@ -54,9 +55,8 @@ def dag_run_day(dag_run: Any, triggering_events: Iterable[Any] = ()) -> date:
 def triggered_by_asset(dag_run: Any) -> bool:
     """Whether the run was started by Asset events.
 
-    The Task SDK hands the run type as an enum whose ``str()`` is ``DagRunType.ASSET_TRIGGERED``,
-    not its value: compare values.
+    The Task SDK hands the run type as its own ``DagRunType`` enum, whose ``str()`` is
+    ``DagRunType.ASSET_TRIGGERED``, never ``asset_triggered``: compare with the enum (a ``str``
+    enum, equal to its value whichever class carries it), never with ``str()`` of it.
     """
-    run_type = dag_run.run_type
-    value = run_type.value if isinstance(run_type, Enum) else str(run_type)
-    return value == "asset_triggered"
+    return dag_run.run_type == DagRunType.ASSET_TRIGGERED

@@ -5,6 +5,8 @@
 | ``HUB_DELTA_DIR`` | ``<HUB_VAR_DIR>/deltas`` | the delta files, one folder per site |
 | ``HUB_DELTA_RETENTION_DAYS`` | ``90`` | days of files kept, counted back from the day published |
 | ``HUB_DELTA_PUSH_SITES`` | (none) | push targets that also get delta files, comma-separated ids |
+| ``HUB_PUBLISH_START_DAY`` | (none) | a new deployment's first day, ``YYYY-MM-DD``: the first |
+| | | publication covers every day from it, in order (the back-fill) |
 | ``HUB_PULL_TRUSTED_PROXIES`` | (none) | the pull API's reverse proxies, comma-separated |
 
 ``HUB_PULL_TRUSTED_PROXIES`` holds addresses or networks (``10.0.0.5, 10.1.0.0/16, fd00::/8``): a
@@ -19,6 +21,7 @@ from __future__ import annotations
 import ipaddress
 import os
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from hub.core.errors import ConfigurationError
@@ -39,11 +42,14 @@ class PublishSettings:
         delta_dir: the folder holding one sub-folder of delta files per site.
         retention_days: how many days of files are kept, the day published included.
         sites: the sites that get delta files, in id order.
+        start_day: the first day to publish when nothing was published yet (``None``: the first
+            day asked for).
     """
 
     delta_dir: Path
     retention_days: int
     sites: tuple[Target, ...]
+    start_day: date | None = None
 
     def site(self, site_id: str) -> Target:
         """The delta site ``site_id``; ``KeyError`` naming the known sites otherwise."""
@@ -66,6 +72,18 @@ def _sites() -> tuple[Target, ...]:
     return tuple(sorted(chosen, key=lambda t: t.id))
 
 
+def _start_day() -> date | None:
+    value = os.environ.get("HUB_PUBLISH_START_DAY", "").strip()
+    if not value:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise PublishConfigError(
+            f"HUB_PUBLISH_START_DAY={value!r} is not a day: write it as YYYY-MM-DD"
+        ) from None
+
+
 def publish_settings(retention_days: int | None = None) -> PublishSettings:
     """The publishing settings, read from the environment on every call.
 
@@ -79,6 +97,7 @@ def publish_settings(retention_days: int | None = None) -> PublishSettings:
         delta_dir=Path(os.environ.get("HUB_DELTA_DIR", default_dir)).resolve(),
         retention_days=retention_days or DELTA_RETENTION_DAYS.value_from(),
         sites=_sites(),
+        start_day=_start_day(),
     )
 
 

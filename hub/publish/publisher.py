@@ -343,7 +343,8 @@ def publish(
         One outcome per day published, in day order.
 
     Raises:
-        DayOrderError: the day has not ended, or lies before the first published day.
+        DayOrderError: the day has not ended, or lies before the first published day (or, when
+            nothing was published yet, before the configured start day).
         PublishError: a set published before would now come out different, or a file or the
             database failed (the day stays unfinished, and is finished first next time).
     """
@@ -352,7 +353,7 @@ def publish(
     outcomes = []
     with one_publisher(engine):
         with engine.connect() as connection:
-            days = days_to_publish(connection, day)
+            days = days_to_publish(connection, day, config.start_day)
         for each in days:
             try:
                 with engine.connect() as connection:

@@ -62,15 +62,20 @@ def _last_id_before(connection: sa.Connection, moment: datetime) -> int:
     return connection.scalar(statement) or 0
 
 
-def days_to_publish(connection: sa.Connection, day: date) -> list[date]:
+def days_to_publish(
+    connection: sa.Connection, day: date, start_day: date | None = None
+) -> list[date]:
     """The days a publication of ``day`` covers, in order.
 
     Every day from the first one not yet published (an unfinished day, or the day after the last
     published one) up to ``day``, so a missed or failed day is never skipped; ``day`` alone when
-    it lies before that (published again) or nothing was ever fixed.
+    it lies before that (published again). When nothing was ever fixed: every day from
+    ``start_day`` (the deployment's first day, ``HUB_PUBLISH_START_DAY``) up to ``day``, or ``day``
+    alone without one.
 
     Raises:
-        DayOrderError: ``day`` lies before the first published day.
+        DayOrderError: ``day`` lies before the first published day, or before ``start_day`` when
+            nothing was published yet.
     """
     c = delta_day.c
     first, last = connection.execute(sa.select(sa.func.min(c.day), sa.func.max(c.day))).one()
@@ -78,6 +83,13 @@ def days_to_publish(connection: sa.Connection, day: date) -> list[date]:
         raise DayOrderError(
             f"{day} lies before {first}, the first day published: the sites' sequences start there"
         )
+    if first is None and start_day is not None:
+        if day < start_day:
+            raise DayOrderError(
+                f"{day} lies before {start_day}, the first day to publish "
+                "(HUB_PUBLISH_START_DAY): the sites' sequences start there"
+            )
+        return [start_day + timedelta(days=n) for n in range((day - start_day).days + 1)]
     unfinished = connection.scalar(sa.select(sa.func.min(c.day)).where(c.published_at.is_(None)))
     pending = unfinished or (last + timedelta(days=1) if last else None)
     if pending is None or day < pending:

@@ -303,3 +303,91 @@ def test_airflow_resolves_a_missing_connection_as_missing(airflow_db) -> None:
 
     with pytest.raises(MissingConnectionError, match="AIRFLOW_CONN_HUB_NO_SUCH_CONNECTION"):
         airflow_connection("hub_no_such_connection")
+
+
+# As the scheduler hands it (``DAGRunResponse`` dumped to JSON: instants in UTC): a run triggered
+# over REST with logical date 2026-11-04 00:00 Shanghai, covering 2026-11-03.
+SCHEDULER_CONTEXT = {
+    "dag_run": {
+        "dag_id": "reconcile_repairs",
+        "dag_run_id": "manual__2026-11-03T16:00:00+00:00",
+        "logical_date": "2026-11-03T16:00:00Z",
+        "data_interval_start": "2026-11-02T16:00:00Z",
+        "data_interval_end": "2026-11-03T16:00:00Z",
+        "run_after": "2026-12-07T01:02:03Z",
+        "state": "running",
+    },
+    "deadline": {"id": "0194", "deadline_time": datetime(2026, 11, 5, 0, tzinfo=SHANGHAI)},
+}
+
+
+def test_the_alert_names_the_runs_day_and_the_deadline_in_platform_time(webhook) -> None:
+    url, received = webhook
+    connection = Connection(conn_id="hub_alerts", extra={"base_url": url})
+
+    reconcile_deadline_missed(SCHEDULER_CONTEXT, resolve=lambda conn_id: connection)
+
+    [posted] = received
+    assert posted["body"]["day"] == "2026-11-03"
+    assert posted["body"]["deadline"] == "2026-11-05T00:00:00+08:00"
+
+
+def test_an_asset_triggered_run_is_named_by_the_day_before_its_start() -> None:
+    from hub_airflow.alerts import deadline_alert
+
+    run = {"dag_id": "reconcile_repairs", "run_after": "2026-11-03T16:40:00Z", "state": "running"}
+    assert deadline_alert({"dag_run": run})["day"] == "2026-11-03"
+
+
+def test_a_connection_the_sdk_refuses_is_logged_and_the_callback_does_not_fail(caplog) -> None:
+    from airflow.sdk.exceptions import AirflowSecretsBackendAccessDenied
+
+    def refused(conn_id: str) -> Connection:
+        raise AirflowSecretsBackendAccessDenied(f"403: the token may not read {conn_id}")
+
+    with caplog.at_level(logging.ERROR, logger="hub_airflow.alerts"):
+        result = reconcile_deadline_missed(SCHEDULER_CONTEXT, resolve=refused)
+
+    assert result["webhook"] == (
+        "not sent: connection hub_alerts could not be read: AirflowSecretsBackendAccessDenied"
+    )
+    assert caplog.messages[0].startswith(
+        "DEADLINE MISSED: reconcile_repairs run manual__2026-11-03T16:00:00+00:00 (day 2026-11-03)"
+    )
+    assert "403: the token may not read hub_alerts" in caplog.messages[1]
+
+
+def test_an_unreachable_webhook_is_logged_and_the_callback_does_not_fail(caplog) -> None:
+    import socket
+
+    with socket.socket() as probe:  # a loopback port nobody listens on
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    extra = {"base_url": f"http://127.0.0.1:{port}/hooks", "max_retries": 0}
+    connection = Connection(conn_id="hub_alerts", extra=extra)
+
+    with caplog.at_level(logging.ERROR, logger="hub_airflow.alerts"):
+        result = reconcile_deadline_missed(SCHEDULER_CONTEXT, resolve=lambda conn_id: connection)
+
+    assert result["webhook"].startswith("failed: ")
+    assert caplog.messages[0].startswith("DEADLINE MISSED")
+
+
+def test_the_run_type_the_task_sdk_hands_is_recognised_as_asset_triggered() -> None:
+    from types import SimpleNamespace
+
+    from airflow.sdk.api.datamodels._generated import DagRunType as SdkRunType
+
+    from hub.report.schedule import periods_for_run
+    from hub_airflow.run_day import triggered_by_asset
+
+    # What a task gets under the real scheduler: the SDK's enum, whose str() is not its value.
+    run = SimpleNamespace(run_type=SdkRunType.ASSET_TRIGGERED)
+    assert str(run.run_type) == "DagRunType.ASSET_TRIGGERED"
+    assert triggered_by_asset(run)
+    received = datetime(2026, 11, 4, 0, 35, tzinfo=SHANGHAI)
+    periods = periods_for_run(triggered_by_asset(run), received, {}, SHANGHAI)
+    assert [p.label for p in periods] == ["2026-11-04"]
+    for other in (SdkRunType.SCHEDULED, SdkRunType.MANUAL, "scheduled"):
+        assert not triggered_by_asset(SimpleNamespace(run_type=other))
+    assert triggered_by_asset(SimpleNamespace(run_type="asset_triggered"))

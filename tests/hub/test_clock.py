@@ -29,3 +29,20 @@ def test_a_simulated_clock_reads_the_instant_set_and_then_runs_on(
     assert abs(first - instant) < timedelta(seconds=1)
     assert second - first >= timedelta(seconds=0.05)
     assert clock.today() == date(2026, 10, 2)
+
+
+def test_a_clock_file_moves_the_clock_of_a_running_process(
+    monkeypatch: pytest.MonkeyPatch, tmp_path
+) -> None:
+    path = tmp_path / "clock"
+    monkeypatch.delenv(clock.OFFSET_VARIABLE, raising=False)
+    monkeypatch.setenv(clock.OFFSET_FILE_VARIABLE, str(path))
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)  # no file yet
+
+    clock.write_offset(path, datetime(2026, 11, 3, 16, 5, tzinfo=UTC))
+    assert clock.today() == date(2026, 11, 4)
+    clock.write_offset(path, datetime(2026, 11, 4, 16, 5, tzinfo=UTC))
+    assert clock.today() == date(2026, 11, 5)
+    # The variable, where a process sets it, wins over the file.
+    monkeypatch.setenv(clock.OFFSET_VARIABLE, "0")
+    assert abs(clock.now() - datetime.now(UTC)) < timedelta(seconds=1)

@@ -207,3 +207,31 @@ def test_two_publications_of_a_day_at_once_record_one_set_per_site(
         verify_against_manifest(read_set(delta_dir, site, DAY, 1))
     (again,) = publish(DAY, log.engine)
     assert {s.state for s in again.sites} == {"unchanged"}
+
+
+def test_a_new_deployment_publishes_from_its_start_day_in_order(
+    sqlite_log: ChangeLog, delta_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The scheduler's first run (catchup off) asks for the latest day; the start day makes it
+    # publish the back-fill first, one set per day and site, in day order.
+    before = sqlite_log.apply(local(DAY - timedelta(days=1), 10), 10)
+    first = sqlite_log.apply(local(DAY, 10), 20)
+    second = sqlite_log.apply(local(NEXT, 10), 20)
+    monkeypatch.setenv("HUB_PUBLISH_START_DAY", DAY.isoformat())
+
+    with pytest.raises(DayOrderError, match=r"2026-11-02 lies before 2026-11-03, the first day to"):
+        publish(DAY - timedelta(days=1), sqlite_log.engine)
+    outcomes = publish(NEXT, sqlite_log.engine)
+
+    assert [(o.range.day, o.range.n_changes) for o in outcomes] == [(DAY, 20), (NEXT, 20)]
+    assert outcomes[0].range.watermark_from == before[-1]["id"]
+    for site in PULL_SITES:
+        assert read_set(delta_dir, site, DAY, 1).csv_rows() == expected_rows(_of(site, first))
+        assert read_set(delta_dir, site, NEXT, 2).csv_rows() == expected_rows(_of(site, second))
+    # Once a day is published, the sequences run on from it: the setting no longer matters.
+    monkeypatch.setenv("HUB_PUBLISH_START_DAY", (DAY - timedelta(days=1)).isoformat())
+    (again,) = publish(DAY, sqlite_log.engine)
+    assert {s.state for s in again.sites} == {"unchanged"}
+    monkeypatch.setenv("HUB_PUBLISH_START_DAY", "3 Nov")
+    with pytest.raises(PublishConfigError, match=r"HUB_PUBLISH_START_DAY='3 Nov' is not a day"):
+        publish_settings()
