@@ -29,6 +29,7 @@ from sandbox.agencies import RULES
 from sandbox.config import SandboxConfig
 from sandbox.deliver import read_truth
 from sandbox.repair_scenario import read_repair_truth
+from tests.fanout.conftest import unmasked_id_numbers
 from tests.stack.conftest import ALERT_TOKEN, SHANGHAI, TwoDays
 
 # Starting the stack and running the two days counts against the first test: up to 15 minutes.
@@ -224,6 +225,25 @@ def test_a_site_pulls_its_files_through_the_api_server(two_days: TwoDays) -> Non
     assert (
         requests.get(f"{base}/sites/nowhere/deltas", headers=bearer, timeout=30).status_code == 404
     )
+
+
+def test_the_console_answers_through_the_api_server_behind_airflows_login(
+    two_days: TwoDays,
+) -> None:
+    stack = two_days.stack
+    base = f"{stack.layout.base_url}/credit-console"
+    nobody = requests.get(f"{base}/", timeout=30, allow_redirects=False)
+    assert nobody.status_code == 303 and "login" in nobody.headers["location"]
+    # The stack's API user may read Connections: an operator, who sees every page.
+    pages = {
+        path: stack.api.session.get(f"{base}{path}", timeout=60)
+        for path in ("/", "/departments", "/reconciliation", "/sources")
+    }
+    assert {path: page.status_code for path, page in pages.items()} == dict.fromkeys(pages, 200)
+    sources = pages["/sources"].text
+    assert all(source.id in sources for source in enabled_sources())
+    for page in pages.values():
+        assert unmasked_id_numbers(page.content) == []
 
 
 def test_with_celery_every_dags_tasks_ran_on_the_worker(two_days: TwoDays) -> None:
