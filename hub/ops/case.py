@@ -102,6 +102,20 @@ def _changes(connection: sa.Connection, key: str) -> list[dict[str, Any]]:
         .group_by(status_change.c.id)
         .order_by(status_change.c.id)
     )
+    changes = _rows(connection, query)
+    for change in changes:
+        change["pushes"] = _pushes(connection, change["id"])
+    return changes
+
+
+def _pushes(connection: sa.Connection, change_id: int) -> list[dict[str, Any]]:
+    """Each push target of a status change: acknowledged when, dead since when, or pending."""
+    o = outbox.c
+    query = (
+        sa.select(o.target_id, o.acknowledged_at, o.dead_at, o.attempts)
+        .where(o.status_change_id == change_id)
+        .order_by(o.target_id)
+    )
     return _rows(connection, query)
 
 
@@ -121,10 +135,11 @@ def _open_findings(connection: sa.Connection, key: str) -> list[dict[str, Any]]:
 def _pending(record: dict[str, Any], changes: list[dict[str, Any]], findings: list) -> list[str]:
     pending = [f"{f['label']}：待{f['responsible']}处理" for f in findings]
     for change in changes:
-        waiting = change["push_targets"] - change["acknowledged"]
+        waiting = [p["target_id"] for p in change["pushes"] if p["acknowledged_at"] is None]
         if waiting:
             pending.append(
-                f"状态变更#{change['id']}（{change['new_status']}）：{waiting}个下游目标未确认接收"
+                f"状态变更#{change['id']}（{change['new_status']}）：{len(waiting)}个下游目标"
+                f"未确认接收（{'、'.join(waiting)}）"
             )
     statuses = record["systems"]
     if record["status"] == "repaired":

@@ -74,13 +74,14 @@ def test_an_enterprise_case_shows_its_repairs_status_changes_and_pushes(
         facts = connection.scalar(
             sa.select(sa.func.count()).where(repair_fact.c.record_key.in_(keys))
         )
-        pushes = connection.scalar(
-            sa.select(sa.func.count())
+        targets = connection.scalars(
+            sa.select(outbox.c.target_id)
             .select_from(
                 outbox.join(status_change, outbox.c.status_change_id == status_change.c.id)
             )
             .where(status_change.c.record_key.in_(keys))
-        )
+        ).all()
+        pushes = len(targets)
     assert credit_code is not None
 
     dom = _search(lead, credit_code.lower())
@@ -91,6 +92,9 @@ def test_an_enterprise_case_shows_its_repairs_status_changes_and_pushes(
     assert len(dom.table("history")) - 1 == facts > 0
     changes = dom.table("changes")[1:]
     assert changes and sum(int(row[4]) for row in changes) == pushes
+    # Each push target by name, with where its copy stands.
+    shown = " ".join(row[7] for row in changes)
+    assert all(f"{target}：" in shown for target in targets)
 
 
 def test_an_unknown_subject_is_said_so_masked_and_the_json_answer_is_masked(

@@ -176,6 +176,10 @@ def test_the_one_thing_view_shows_a_case_in_every_system_and_what_is_pending(
     ]
     (change,) = record["status_changes"]
     # Hangzhou's site and the government-service platform take pushes for a 330106 subject.
+    assert [(p["target_id"], p["acknowledged_at"], p["dead_at"]) for p in change["pushes"]] == [
+        ("hangzhou", None, None),
+        ("zj_gov_service", None, None),
+    ]
     assert (change["new_status"], change["push_targets"], change["acknowledged"]) == (
         "repaired",
         2,
@@ -183,7 +187,7 @@ def test_the_one_thing_view_shows_a_case_in_every_system_and_what_is_pending(
     )
     assert company["pending"] == [
         "仅一个系统已修复：待信用中国处理",
-        f"状态变更#{change['id']}（repaired）：2个下游目标未确认接收",
+        f"状态变更#{change['id']}（repaired）：2个下游目标未确认接收（hangzhou、zj_gov_service）",
         "信用中国尚未显示已修复",
     ]
     assert person["subject"] == "330106********421X"
