@@ -2,7 +2,9 @@
 
 A finding stays open, one row per ``finding_key``, from the first day it is seen until the first
 day it is no longer seen; findings settled by the day's own action are written already resolved.
-Writing the same day's findings again changes nothing.
+An open finding seen again is written only when its content changed (``last_changed``): a day
+that brings nothing new about it writes nothing, and its age is counted from ``first_seen`` when
+read. Writing the same day's findings again changes nothing.
 """
 
 from __future__ import annotations
@@ -15,6 +17,10 @@ from hub.reconcile.compare import FINDING_COLUMNS
 from hub.store.reconcile_schema import reconcile_finding
 
 _STAGED = tuple(c for c in FINDING_COLUMNS if c != "resolved")
+# What a finding says, beyond what it is about (its key, class, record and fact).
+_CONTENT = tuple(
+    c for c in _STAGED if c not in ("finding_key", "finding_class", "record_key", "fact_id")
+)
 
 
 def record_findings(
@@ -24,7 +30,7 @@ def record_findings(
     run_id: int,
     compared: sa.Table | None = None,
 ) -> dict[str, int]:
-    """Open, carry forward and resolve findings for ``day``; return what moved.
+    """Open, update and resolve findings for ``day``; return what moved.
 
     Args:
         connection: a connection in the caller's transaction.
@@ -45,7 +51,12 @@ def record_findings(
     if compared is not None:
         not_compared = ~sa.exists().where(compared.c.record_key == f.c.record_key)
         seen = sa.or_(seen, sa.and_(f.c.record_key.is_not(None), not_compared))
-    connection.execute(f.update().values(last_seen=day).where(is_open, f.c.last_seen != day, seen))
+    changed = sa.or_(*(f.c[c].is_distinct_from(staging.c[c]) for c in _CONTENT))
+    connection.execute(
+        f.update()
+        .values({c: staging.c[c] for c in _CONTENT} | {"last_changed": day})
+        .where(is_open, f.c.first_seen <= day, staging.c.finding_key == f.c.finding_key, changed)
+    )
     gone = connection.execute(
         f.update().values(resolved_on=day).where(is_open, f.c.first_seen <= day, ~seen)
     ).rowcount
@@ -63,7 +74,7 @@ def record_findings(
         sa.case((staging.c.resolved, sa.literal(day, type_=sa.Date)), else_=sa.null()),
         sa.literal(run_id, type_=sa.Integer),
     )
-    columns = [*_STAGED, "first_seen", "last_seen", "resolved_on", "run_id"]
+    columns = [*_STAGED, "first_seen", "last_changed", "resolved_on", "run_id"]
     connection.execute(f.insert().from_select(columns, new))
     this_run = sa.select(sa.func.count()).where(f.c.run_id == run_id, f.c.first_seen == day)
     return {

@@ -71,8 +71,10 @@ def build_report(connection: sa.Connection, day: date, reminder_days: int) -> Re
     ).mappings()
     findings = pd.DataFrame(rows, columns=[c.name for c in f.columns])
     findings["finding_label"] = findings["finding_class"].map(FINDING_CLASSES)
-    seen_today = findings["last_seen"] == day
     open_today = findings["resolved_on"].isna() | (findings["resolved_on"] > day)
+    settled_today = findings["resolved_on"] == day
+    # Seen on the day: still open after it, or found and settled by the day's own action.
+    seen_today = open_today | (settled_today & (findings["first_seen"] == day))
     by_class = pd.DataFrame(
         {
             "finding_class": list(FINDING_CLASSES),
@@ -81,7 +83,7 @@ def build_report(connection: sa.Connection, day: date, reminder_days: int) -> Re
     )
     for name, mask in (
         ("found_today", seen_today),
-        ("settled_today", findings["resolved_on"] == day),
+        ("settled_today", settled_today),
         ("open", open_today),
     ):
         counts = findings.loc[mask, "finding_class"].value_counts()

@@ -88,7 +88,6 @@ reconcile_pending = sa.Table(
     "comparison; the next run compares them and empties the table.",
 )
 
-# On PostgreSQL its pages are half filled (migration 0006): open findings are updated every day.
 reconcile_finding = sa.Table(
     "reconcile_finding",
     metadata,
@@ -105,7 +104,13 @@ reconcile_finding = sa.Table(
     sa.Column("detail", sa.Text, nullable=False),
     sa.Column("action", sa.Text),
     sa.Column("first_seen", sa.Date, nullable=False),
-    sa.Column("last_seen", sa.Date, nullable=False),
+    sa.Column(
+        "last_changed",
+        sa.Date,
+        nullable=False,
+        comment="the day its content (whose move, detail, action) last changed; an open finding "
+        "seen again unchanged is not written, its age is counted from first_seen when read",
+    ),
     sa.Column("resolved_on", sa.Date),
     sa.Column("run_id", sa.Integer, nullable=False),
     sa.Index("ix_reconcile_finding_open", "finding_key", "resolved_on"),

@@ -41,6 +41,8 @@ def test_the_last_runs_findings_are_the_written_reports(run: Run, lead: Session)
     assert open_rows and Counter((r[2], r[1], r[6]) for r in open_rows) == Counter(
         (f["document_no"], f["responsible"], f["first_seen"]) for f in written["open_findings"]
     )
+    # A finding last changed between the day it was first seen and the day shown.
+    assert all(r[6] <= r[7] <= str(DAYS[-1]) for r in open_rows)
     parties = dom.table("parties")[1:]
     assert sum(int(c) for row in parties for c in row[1:]) == len(open_rows)
     assert len(dom.table("reminders")) - 1 == len(written["reminders"])

@@ -136,7 +136,7 @@ def test_findings_carry_forward_and_resolve_when_the_systems_catch_up(platform, 
     found = _findings(platform)
     still_open = found[found["resolved_on"].isna()]
     assert sorted(still_open["document_no"]) == ["文号〔2026〕4号", "文号〔2026〕99号"]
-    assert set(still_open["first_seen"]) == {DAY} and set(still_open["last_seen"]) == {next_day}
+    assert set(still_open["first_seen"]) == {DAY} and set(still_open["last_changed"]) == {DAY}
     assert summary.findings["resolved"] == 2
     assert _statuses(platform)["文号〔2026〕3号"] == "repaired"
 
@@ -324,7 +324,7 @@ def test_the_case_view_masks_every_case_in_what_it_returns_and_prints(
                 responsible=f"{CASES[4].label}{CASES[4].text}",
                 detail=PLANTED,
                 first_seen=DAY,
-                last_seen=DAY,
+                last_changed=DAY,
                 run_id=1,
             )
         )
