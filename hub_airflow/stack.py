@@ -317,8 +317,14 @@ def _log_file(layout: Layout, name: str) -> Path:
     return layout.folder / "logs" / f"{name}.log"
 
 
-def commands(layout: Layout, environment: Mapping[str, str]) -> dict[str, list[str]]:
-    """Each component's command line, as the compose file's services run it."""
+def commands(
+    layout: Layout, environment: Mapping[str, str], values: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """Each component's command line, as the compose file's services run it.
+
+    ``values`` are what the compose file is interpolated with (``stack_values``): the worker's
+    queues are ``AIRFLOW_WORKER_QUEUES`` from the env file or the shell, else all of them.
+    """
     sandbox = [
         "hub",
         "sandbox",
@@ -336,7 +342,8 @@ def commands(layout: Layout, environment: Mapping[str, str]) -> dict[str, list[s
     started["api-server"] += ["--host", "127.0.0.1", "--port", str(layout.port)]
     if environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor":
         model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-        started["airflow-worker"] = ["airflow", *model["services"]["airflow-worker"]["command"]]
+        worker = model["services"]["airflow-worker"]["command"]
+        started["airflow-worker"] = ["airflow", *(interpolate(part, values) for part in worker)]
     return started
 
 
@@ -482,7 +489,7 @@ def up(layout: Layout, executor: str, fresh: bool) -> None:
     )
     if init.returncode != 0:
         raise StackError(f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
-    for name, argv in commands(layout, environment).items():
+    for name, argv in commands(layout, environment, values).items():
         _start(layout, name, argv, environment | component_environment(layout, name))
     connections = Path(environment["AIRFLOW__SECRETS__BACKEND_KWARG__CONNECTIONS_FILE_PATH"])
     _wait("the sandbox serves (its connections file is written)", connections.exists, layout)
