@@ -5,7 +5,8 @@ database (``airflow``) and the platform database (``credit``) on a PostgreSQL se
 api-server, scheduler, dag-processor and triggerer, and the sandbox province served on loopback
 (its connections read through Airflow's ``LocalFilesystemBackend``, as the compose file's
 ``sandbox`` profile does). ``--executor celery`` runs the tasks on a Celery worker with the Redis
-server of this machine as its broker, as the compose file's ``celery`` profile does.
+server of this machine as its broker, listening to every queue (or ``AIRFLOW_WORKER_QUEUES``), as
+the compose file's ``celery`` profile does.
 
 The Airflow components get the compose file's ``x-airflow-env``, interpolated the way
 ``docker compose`` does (the shell's environment over the stack's env file) and moved from the
