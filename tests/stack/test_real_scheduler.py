@@ -260,6 +260,12 @@ def executed(log: Path) -> set[tuple[str, str, str]]:
     return {match.groups() for match in found if match}
 
 
+def second_host_tasks() -> set[str]:
+    """The collect tasks of the agency group whose queue the second host takes."""
+    pools = source_pools()
+    return {f"collect.{s}" for s, pool in pools.items() if collect_queue(pool) == SECOND_HOST_QUEUE}
+
+
 def test_with_celery_every_dags_tasks_ran_on_the_worker(two_days: TwoDays) -> None:
     worker_log = two_days.stack.layout.folder / "logs" / "airflow-worker.log"
     if two_days.stack.executor == "local":
@@ -270,12 +276,6 @@ def test_with_celery_every_dags_tasks_ran_on_the_worker(two_days: TwoDays) -> No
         assert any(dag == dag_id for dag, _, _ in ran), dag_id
     # Not the agency group the second host takes: the stack's worker does not listen to its queue.
     assert not {task for _, _, task in ran} & second_host_tasks()
-
-
-def second_host_tasks() -> set[str]:
-    """The collect tasks of the agency group whose queue the second host takes."""
-    pools = source_pools()
-    return {f"collect.{s}" for s, pool in pools.items() if collect_queue(pool) == SECOND_HOST_QUEUE}
 
 
 def test_with_celery_a_worker_on_a_second_host_collected_its_agency_group(
