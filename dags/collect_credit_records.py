@@ -11,7 +11,9 @@ and the problem.
 Each source's task runs in its agency's Airflow pool (`pool:` in the source file, e.g.
 `agency_scjg` with 2 slots), so one agency is never read by more tasks at once than it allows:
 `hub airflow pools` prints the pools for `airflow pools import`. At most 4 sources are read at
-once overall.
+once overall. Under the CeleryExecutor each task goes to its agency's queue, named after the pool
+(`agency_scjg` → `collect_scjg`), so a worker can be given one agency group; the other tasks of
+every DAG go to `default` (docs/deployment.md).
 
 When at least one source loaded, the `platform_credit_records` Asset is updated with the day in
 its extra (`{"day": "2026-11-03"}`); the quality report and the reconciliation listen to it.
@@ -27,7 +29,7 @@ from __future__ import annotations
 import pendulum
 from airflow.sdk import TaskGroup, TriggerRule, dag, task
 
-from hub_airflow.collect import source_pools
+from hub_airflow.collect import collect_queue, source_pools
 from hub_airflow.conventions import PLATFORM_RECORDS, START_DATE, daily, default_args
 
 
@@ -58,7 +60,7 @@ def collect_credit_records() -> None:
 
     with TaskGroup("collect") as collected:
         for source_id, pool in source_pools().items():
-            collect.override(task_id=source_id, pool=pool)(source_id)
+            collect.override(task_id=source_id, pool=pool, queue=collect_queue(pool))(source_id)
 
     @task(outlets=[PLATFORM_RECORDS], trigger_rule=TriggerRule.ALL_DONE_MIN_ONE_SUCCESS)
     def announce_records(

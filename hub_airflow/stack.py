@@ -5,7 +5,8 @@ database (``airflow``) and the platform database (``credit``) on a PostgreSQL se
 api-server, scheduler, dag-processor and triggerer, and the sandbox province served on loopback
 (its connections read through Airflow's ``LocalFilesystemBackend``, as the compose file's
 ``sandbox`` profile does). ``--executor celery`` runs the tasks on a Celery worker with the Redis
-server of this machine as its broker, as the compose file's ``celery`` profile does.
+server of this machine as its broker, listening to every queue (or ``AIRFLOW_WORKER_QUEUES``), as
+the compose file's ``celery`` profile does.
 
 The Airflow components get the compose file's ``x-airflow-env``, interpolated the way
 ``docker compose`` does (the shell's environment over the stack's env file) and moved from the
@@ -317,8 +318,14 @@ def _log_file(layout: Layout, name: str) -> Path:
     return layout.folder / "logs" / f"{name}.log"
 
 
-def commands(layout: Layout, environment: Mapping[str, str]) -> dict[str, list[str]]:
-    """Each component's command line, as the compose file's services run it."""
+def commands(
+    layout: Layout, environment: Mapping[str, str], values: Mapping[str, str]
+) -> dict[str, list[str]]:
+    """Each component's command line, as the compose file's services run it.
+
+    ``values`` are what the compose file is interpolated with (``stack_values``): the worker's
+    queues are ``AIRFLOW_WORKER_QUEUES`` from the env file or the shell, else all of them.
+    """
     sandbox = [
         "hub",
         "sandbox",
@@ -336,7 +343,8 @@ def commands(layout: Layout, environment: Mapping[str, str]) -> dict[str, list[s
     started["api-server"] += ["--host", "127.0.0.1", "--port", str(layout.port)]
     if environment["AIRFLOW__CORE__EXECUTOR"] == "CeleryExecutor":
         model = yaml.safe_load(COMPOSE_FILE.read_text(encoding="utf-8"))
-        started["airflow-worker"] = ["airflow", *model["services"]["airflow-worker"]["command"]]
+        worker = model["services"]["airflow-worker"]["command"]
+        started["airflow-worker"] = ["airflow", *(interpolate(part, values) for part in worker)]
     return started
 
 
@@ -482,7 +490,7 @@ def up(layout: Layout, executor: str, fresh: bool) -> None:
     )
     if init.returncode != 0:
         raise StackError(f"airflow-init failed:\n{init.stdout[-3000:]}\n{init.stderr[-3000:]}")
-    for name, argv in commands(layout, environment).items():
+    for name, argv in commands(layout, environment, values).items():
         _start(layout, name, argv, environment | component_environment(layout, name))
     connections = Path(environment["AIRFLOW__SECRETS__BACKEND_KWARG__CONNECTIONS_FILE_PATH"])
     _wait("the sandbox serves (its connections file is written)", connections.exists, layout)

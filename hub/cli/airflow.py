@@ -2,8 +2,9 @@
 
 - ``hub airflow pools``: the agency pools, JSON for ``airflow pools import``.
 - ``hub airflow variables``: the thresholds' defaults, JSON for ``airflow variables import``.
+- ``hub airflow queues``: every Celery queue, for ``airflow celery worker --queues``.
 
-Both print to standard output and touch no database; docs/airflow.md has the whole set-up.
+All print to standard output and touch no database; docs/airflow.md has the whole set-up.
 """
 
 from __future__ import annotations
@@ -14,9 +15,12 @@ import typer
 
 from hub.cli.common import console
 from hub.core.thresholds import THRESHOLDS
+from hub_airflow.collect import worker_queues
 from hub_airflow.pools import pools_document
 
-app = typer.Typer(help="What Airflow needs from the hub: pools, variables.", no_args_is_help=True)
+app = typer.Typer(
+    help="What Airflow needs from the hub: pools, variables, queues.", no_args_is_help=True
+)
 
 
 @app.command("pools")
@@ -29,3 +33,9 @@ def pools() -> None:
 def variables() -> None:
     """Print every threshold's default as JSON for `airflow variables import`."""
     console.out(json.dumps({t.name: str(t.default) for t in THRESHOLDS}, indent=2))
+
+
+@app.command("queues")
+def queues() -> None:
+    """Print every Celery queue (`default`, then each agency's), comma-separated."""
+    console.out(",".join(worker_queues()))

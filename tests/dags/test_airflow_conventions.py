@@ -1,4 +1,4 @@
-"""The Airflow conventions: thresholds as Variables, agency pools, the deadline, the Asset chain."""
+"""The Airflow conventions: Variables, agency pools and queues, the deadline, the Asset chain."""
 
 from __future__ import annotations
 
@@ -135,6 +135,49 @@ def test_the_pools_exist_in_airflow_with_their_slots(airflow_db) -> None:
     for name, slots in EXPECTED_POOLS.items():
         pool = Pool.get_pool(name)
         assert (pool.pool, pool.slots) == (name, slots)
+
+
+# Celery queues ------------------------------------------------------------------------------
+
+EXPECTED_QUEUES = {
+    "collect.zj_jtt_penalty_file": "collect_jtt",
+    "collect.zj_rst_serious_file": "collect_rst",
+    "collect.zj_scjg_abnormal_db": "collect_scjg",
+    "collect.zj_scjg_penalty_api": "collect_scjg",
+    "collect.zj_sthjt_penalty_file": "collect_sthjt",
+    "collect.zj_tax_serious_api": "collect_tax",
+    "collect.zj_wjw_penalty_api": "collect_wjw",
+    "collect.zj_yjt_penalty_db": "collect_yjt",
+}
+
+
+def test_each_collect_task_goes_to_its_agencys_queue_and_every_other_task_to_default(
+    dagbag,
+) -> None:
+    collect = dagbag.get_dag("collect_credit_records")
+    assert {f"collect.{s.id}" for s in enabled_sources()} == set(EXPECTED_QUEUES)
+    assert {task_id: collect.get_task(task_id).queue for task_id in EXPECTED_QUEUES} == (
+        EXPECTED_QUEUES
+    )
+    for source in enabled_sources():  # the queue is the one the source file's pool names
+        queue = collect.get_task(f"collect.{source.id}").queue
+        assert queue == source.agency_pool.name.replace("agency_", "collect_", 1), source.id
+    others = {
+        (dag_id, task.task_id): task.queue
+        for dag_id, dag in dagbag.dags.items()
+        for task in dag.tasks
+        if task.task_id not in EXPECTED_QUEUES
+    }
+    assert others and set(others.values()) == {"default"}
+
+
+def test_hub_airflow_queues_prints_every_queue_for_a_worker_that_runs_everything() -> None:
+    result = CliRunner().invoke(app, ["airflow", "queues"])
+    assert result.exit_code == 0, result.output
+    assert result.output == (
+        "default,collect_jtt,collect_rst,collect_scjg,collect_sthjt,collect_tax,collect_wjw,"
+        "collect_yjt\n"
+    )
 
 
 # The day of a run ---------------------------------------------------------------------------

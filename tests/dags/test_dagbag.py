@@ -63,6 +63,7 @@ def test_a_broken_source_file_keeps_its_task_and_breaks_no_other(
         f"collect.{s.id}" for s in enabled_sources()
     }
     assert dag.get_task("collect.zj_tax_serious_api").pool == "default_pool"
+    assert dag.get_task("collect.zj_tax_serious_api").queue == "default"
     assert dag.get_task("collect.zj_scjg_penalty_api").pool == "agency_scjg"
 
 

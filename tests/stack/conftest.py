@@ -35,6 +35,7 @@ import sqlalchemy as sa
 
 from hub.core import clock
 from hub_airflow import stack
+from hub_airflow.collect import worker_queues
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.stack.api import TERMINAL, AirflowApi, wait_for
 
@@ -168,6 +169,9 @@ def start_stack(folder: Path, executor: str, settings: dict[str, str]) -> Stack:
 
 NAMESPACE = "hubworker"
 HOST_ADDRESS, WORKER_ADDRESS = "10.231.0.1", "10.231.0.2"
+SECOND_HOST_QUEUE = "collect_scjg"
+"""The one agency group the second host collects: the stack's own worker leaves its queue alone,
+as ``AIRFLOW_WORKER_QUEUES`` splits the queues between hosts (docs/deployment.md)."""
 
 
 def _ip(*argv: str) -> None:
@@ -176,7 +180,8 @@ def _ip(*argv: str) -> None:
 
 @contextmanager
 def second_host(running: Stack) -> Iterator[Path]:
-    """A second Celery worker in its own network namespace: another host on this machine.
+    """A second Celery worker in its own network namespace: another host on this machine, taking
+    one agency group's queue (``SECOND_HOST_QUEUE``).
 
     A veth pair joins it to the host; it reaches, through two port relays (``forward.py``), only
     PostgreSQL, Redis, the api-server (its Execution API) and the sandbox's systems (the agencies,
@@ -213,6 +218,8 @@ def second_host(running: Stack) -> Iterator[Path]:
             str(PROJECT_ROOT / ".venv" / "bin" / "airflow"),
             "celery",
             "worker",
+            "--queues",
+            SECOND_HOST_QUEUE,
         ]
         worker += ["--celery-hostname", f"second-host@{WORKER_ADDRESS}"]
         environment = running.environment | {
@@ -365,6 +372,9 @@ def two_days_through(folder: Path, executor: str) -> Iterator[TwoDays]:
         ),
         "HUB_PUBLISH_START_DAY": days[0].isoformat(),
     }
+    if executor == "celery":  # the second host takes its queue (this shell's over stack.env)
+        queues = [queue for queue in worker_queues() if queue != SECOND_HOST_QUEUE]
+        settings["AIRFLOW_WORKER_QUEUES"] = ",".join(queues)
     began = time.monotonic()
     running = None
     try:

@@ -2,7 +2,8 @@
 
 What only a scheduler shows: the REST API's runs cover the day their logical date names, each
 collect task runs in its agency's pool, the Asset-triggered runs do the day the records arrived,
-the deadline alert reaches the webhook, and the pull API answers through the api-server. The
+the deadline alert reaches the webhook, and the pull API answers through the api-server. With
+Celery, a worker on a second host collects the one agency group whose queue it takes. The
 figures are the fortnight test's (tests/dags/test_cycle.py): what was collected and quarantined
 against the sandbox's truth, the reconciliation's findings, what every push target received,
 and every pull site's delta files.
@@ -12,7 +13,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import date, datetime, timedelta
+from pathlib import Path
 
 import pytest
 import requests
@@ -24,13 +27,13 @@ from hub.store.outbox_schema import outbox
 from hub.store.publish_schema import delta_day, delta_manifest
 from hub.store.reconcile_schema import reconcile_finding, reconcile_run
 from hub.store.schema import ingest_batch, raw_record, status_change
-from hub_airflow.collect import source_pools
+from hub_airflow.collect import collect_queue, source_pools
 from sandbox.agencies import RULES
 from sandbox.config import SandboxConfig
 from sandbox.deliver import read_truth
 from sandbox.repair_scenario import read_repair_truth
 from tests.fanout.conftest import unmasked_id_numbers
-from tests.stack.conftest import ALERT_TOKEN, SHANGHAI, TwoDays
+from tests.stack.conftest import ALERT_TOKEN, SECOND_HOST_QUEUE, SHANGHAI, TwoDays
 
 # Starting the stack and running the two days counts against the first test: up to 15 minutes.
 pytestmark = [pytest.mark.stack, pytest.mark.timeout(900)]
@@ -246,26 +249,48 @@ def test_the_console_answers_through_the_api_server_behind_airflows_login(
         assert unmasked_id_numbers(page.content) == []
 
 
+WORKLOAD = re.compile(r"dag_id=([^/]+)/run_id=([^/]+)/task_id=([^/]+)/")
+"""A workload's log path, in a worker's "Executing workload in Celery" line: DAG, run, task."""
+
+
+def executed(log: Path) -> set[tuple[str, str, str]]:
+    """Every (DAG, run, task) a Celery worker's log says it executed."""
+    lines = log.read_text(errors="replace").splitlines()
+    found = (WORKLOAD.search(line) for line in lines if "Executing workload in Celery" in line)
+    return {match.groups() for match in found if match}
+
+
+def second_host_tasks() -> set[str]:
+    """The collect tasks of the agency group whose queue the second host takes."""
+    pools = source_pools()
+    return {f"collect.{s}" for s, pool in pools.items() if collect_queue(pool) == SECOND_HOST_QUEUE}
+
+
 def test_with_celery_every_dags_tasks_ran_on_the_worker(two_days: TwoDays) -> None:
     worker_log = two_days.stack.layout.folder / "logs" / "airflow-worker.log"
     if two_days.stack.executor == "local":
         assert not worker_log.exists()  # the scheduler ran them
         return
-    executed = [
-        line
-        for line in worker_log.read_text(errors="replace").splitlines()
-        if "Executing workload in Celery" in line
-    ]
+    ran = executed(worker_log)
     for dag_id in two_days.days[0].runs:
-        assert any(f"dag_id={dag_id}/" in line for line in executed), dag_id
+        assert any(dag == dag_id for dag, _, _ in ran), dag_id
+    # Not the agency group the second host takes: the stack's worker does not listen to its queue.
+    assert not {task for _, _, task in ran} & second_host_tasks()
 
 
-def test_with_celery_a_worker_on_a_second_host_ran_tasks(two_days: TwoDays) -> None:
+def test_with_celery_a_worker_on_a_second_host_collected_its_agency_group(
+    two_days: TwoDays,
+) -> None:
     if two_days.stack.executor == "local":
         assert two_days.stack.second_host_log is None
         return
     # In its own network namespace, reaching only the broker, the databases, the Execution API and
-    # the sandbox's systems through relays, sharing only the files.
-    log = two_days.stack.second_host_log.read_text(errors="replace")
-    executed = [line for line in log.splitlines() if "Executing workload in Celery" in line]
-    assert executed, log[-3000:]
+    # the sandbox's systems through relays, sharing only the files; listening to collect_scjg only.
+    collects = {
+        run["dag_run_id"] for day in two_days.days for run in day.runs["collect_credit_records"]
+    }
+    wanted = {
+        ("collect_credit_records", run, task) for run in collects for task in second_host_tasks()
+    }
+    assert second_host_tasks() == {"collect.zj_scjg_abnormal_db", "collect.zj_scjg_penalty_api"}
+    assert executed(two_days.stack.second_host_log) == wanted

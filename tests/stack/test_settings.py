@@ -14,6 +14,7 @@ from pathlib import Path
 import pytest
 
 from hub_airflow import stack
+from hub_airflow.collect import worker_queues
 from tests.deploy.test_compose import placeholder_env, read_env_file, rendered
 
 SANDBOX = {"HUB_SANDBOX_CONNECTIONS_FILE": "/var/lib/hub/sandbox/connections.json"}
@@ -70,19 +71,35 @@ def test_every_airflow_setting_of_the_compose_file_is_the_native_stacks(
         "CeleryExecutor" if executor == "celery" else "LocalExecutor"
     )
     assert ("airflow-worker" in services) == (executor == "celery")
-    worker = stack.commands(where, native).get("airflow-worker")
+    worker = stack.commands(where, native, env_file).get("airflow-worker")
     if executor == "celery":
         assert worker == ["airflow", *services["airflow-worker"]["command"]]
+        assert worker[-2:] == ["--queues", ",".join(worker_queues())]
         assert native["AIRFLOW__CELERY__BROKER_URL"] == "redis://127.0.0.1:6379/0"
     else:
         assert worker is None
+
+
+def test_a_hosts_worker_takes_the_queues_its_env_file_gives_as_the_compose_worker_does(
+    tmp_path: Path,
+) -> None:
+    env_file = placeholder_env() | {
+        "AIRFLOW_EXECUTOR": "CeleryExecutor",
+        "AIRFLOW_WORKER_QUEUES": "collect_scjg,collect_tax",
+    }
+    compose = rendered(env_file, tmp_path, "--profile", "celery")["services"]["airflow-worker"]
+    where = layout(tmp_path)
+    native = stack.commands(where, stack.native_environment(where, env_file), env_file)
+
+    assert native["airflow-worker"] == ["airflow", *compose["command"]]
+    assert compose["command"] == ["celery", "worker", "--queues", "collect_scjg,collect_tax"]
 
 
 def test_the_sandbox_runs_as_the_compose_profile_runs_it_but_on_loopback(tmp_path: Path) -> None:
     env_file = placeholder_env() | SANDBOX
     compose = rendered(env_file, tmp_path, "--profile", "sandbox")["services"]["sandbox"]["command"]
     where = layout(tmp_path)
-    native = stack.commands(where, stack.native_environment(where, env_file))["sandbox"]
+    native = stack.commands(where, stack.native_environment(where, env_file), env_file)["sandbox"]
 
     def options(command: list[str]) -> dict[str, str]:
         return dict(zip(command[3::2], command[4::2], strict=True))
