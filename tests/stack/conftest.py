@@ -17,14 +17,12 @@ import os
 import signal
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Iterator
 from contextlib import ExitStack, contextmanager, suppress
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from datetime import time as clock_time
-from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -38,6 +36,7 @@ from hub_airflow import stack
 from hub_airflow.collect import worker_queues
 from tests.conftest import POSTGRES_ADMIN_URL
 from tests.stack.api import TERMINAL, AirflowApi, wait_for
+from tests.webhook import loopback_webhook
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SHANGHAI = ZoneInfo("Asia/Shanghai")
@@ -106,24 +105,6 @@ class TwoDays:
     deadline_run: dict
     received: dict[str, dict[str, Any]]
     seconds: float
-
-
-def _webhook() -> tuple[HTTPServer, list[dict]]:
-    received: list[dict] = []
-
-    class Handler(BaseHTTPRequestHandler):
-        def do_POST(self) -> None:
-            body = self.rfile.read(int(self.headers["Content-Length"]))
-            received.append({"body": json.loads(body), "auth": self.headers.get("Authorization")})
-            self.send_response(204)
-            self.end_headers()
-
-        def log_message(self, *args: object) -> None:
-            """Quiet."""
-
-    server = HTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
-    return server, received
 
 
 def days_to_run() -> list[date]:
@@ -363,40 +344,37 @@ def receivers(running: Stack) -> dict[str, dict[str, Any]]:
 
 def two_days_through(folder: Path, executor: str) -> Iterator[TwoDays]:
     """Start a stack in ``folder``, run two days and the late reconciliation, stop it after."""
-    server, alerts = _webhook()
-    url = f"http://127.0.0.1:{server.server_port}/hooks/oncall"
-    days = days_to_run()
-    settings = {
-        "AIRFLOW_CONN_HUB_ALERTS": json.dumps(
-            {"conn_type": "http", "password": ALERT_TOKEN, "extra": {"base_url": url}}
-        ),
-        "HUB_PUBLISH_START_DAY": days[0].isoformat(),
-    }
-    if executor == "celery":  # the second host takes its queue (this shell's over stack.env)
-        queues = [queue for queue in worker_queues() if queue != SECOND_HOST_QUEUE]
-        settings["AIRFLOW_WORKER_QUEUES"] = ",".join(queues)
-    began = time.monotonic()
-    running = None
-    try:
-        running = start_stack(folder, executor, settings)
-        running.alerts = alerts
-        with ExitStack() as hosts:
-            if executor == "celery":
-                running.second_host_log = hosts.enter_context(second_host(running))
-            ran = run_days(running, days)
-        # The reconciliation of the last day run again now, long after its deadline (D+1 08:00
-        # counted from the logical date D+1 00:00: D+2 08:00): the scheduler must alert.
-        late = running.api.trigger("reconcile_repairs", at(days[-1] + timedelta(days=1)))
-        wait_for("the deadline alert", lambda: alerts, STEP_SECONDS)
-        late = _finished(running.api, "reconcile_repairs", late)
-        settle(running.api)
-        yield TwoDays(running, ran, late, receivers(running), time.monotonic() - began)
-    finally:
-        if running is not None and running._engine is not None:
-            running._engine.dispose()
-        stop_stack(folder)
-        server.shutdown()
-        server.server_close()
+    with loopback_webhook() as (url, alerts):
+        days = days_to_run()
+        settings = {
+            "AIRFLOW_CONN_HUB_ALERTS": json.dumps(
+                {"conn_type": "http", "password": ALERT_TOKEN, "extra": {"base_url": url}}
+            ),
+            "HUB_PUBLISH_START_DAY": days[0].isoformat(),
+        }
+        if executor == "celery":  # the second host takes its queue (this shell's over stack.env)
+            queues = [queue for queue in worker_queues() if queue != SECOND_HOST_QUEUE]
+            settings["AIRFLOW_WORKER_QUEUES"] = ",".join(queues)
+        began = time.monotonic()
+        running = None
+        try:
+            running = start_stack(folder, executor, settings)
+            running.alerts = alerts
+            with ExitStack() as hosts:
+                if executor == "celery":
+                    running.second_host_log = hosts.enter_context(second_host(running))
+                ran = run_days(running, days)
+            # The reconciliation of the last day run again now, long after its deadline (D+1 08:00
+            # counted from the logical date D+1 00:00: D+2 08:00): the scheduler must alert.
+            late = running.api.trigger("reconcile_repairs", at(days[-1] + timedelta(days=1)))
+            wait_for("the deadline alert", lambda: alerts, STEP_SECONDS)
+            late = _finished(running.api, "reconcile_repairs", late)
+            settle(running.api)
+            yield TwoDays(running, ran, late, receivers(running), time.monotonic() - began)
+        finally:
+            if running is not None and running._engine is not None:
+                running._engine.dispose()
+            stop_stack(folder)
 
 
 EXECUTORS = [

@@ -15,7 +15,8 @@ import pytest
 
 from hub_airflow import stack
 from hub_airflow.collect import worker_queues
-from tests.deploy.test_compose import placeholder_env, read_env_file, rendered
+from hub_airflow.stack import read_env_file
+from tests.deploy.test_compose import placeholder_env, rendered
 
 SANDBOX = {"HUB_SANDBOX_CONNECTIONS_FILE": "/var/lib/hub/sandbox/connections.json"}
 
