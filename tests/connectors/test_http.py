@@ -20,7 +20,8 @@ from connectors.specs import (
     PageNumberPagination,
     TokenEndpointAuth,
 )
-from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.connectors.conftest import FakeApi
+from tests.loopback_http import Answer, Seen
 
 SECRET = "s3cret-token-value"
 

@@ -12,7 +12,8 @@ from connectors.http_session import (
     build_session,
     send_request,
 )
-from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.connectors.conftest import FakeApi
+from tests.loopback_http import Answer, Seen
 
 
 def test_post_is_retried_and_gives_up_with_the_attempts_and_status(fake_api: FakeApi) -> None:

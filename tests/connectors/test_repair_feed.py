@@ -30,7 +30,8 @@ from sandbox.deliver import deliver, init_sandbox
 from sandbox.repair_scenario import RepairScenario, decide, decide_repairs, delivered_records
 from sandbox.repair_store import SHANGHAI
 from sandbox.repair_systems import RepairSystemsHandle, serve_repair_systems
-from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.connectors.conftest import FakeApi
+from tests.loopback_http import Answer, Seen
 
 pytestmark = pytest.mark.integration
 

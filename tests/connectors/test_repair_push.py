@@ -27,8 +27,9 @@ from sandbox.deliver import deliver, init_sandbox
 from sandbox.repair_scenario import RecordRef, decide, delivered_records
 from sandbox.repair_store import SHANGHAI
 from sandbox.repair_systems import RepairSystemsHandle, serve_repair_systems
-from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.connectors.conftest import FakeApi
 from tests.core.privacy_cases import CASES, PLANTED, assert_masked
+from tests.loopback_http import Answer, Seen
 
 pytestmark = pytest.mark.integration
 

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import json
-import threading
 from collections.abc import Iterator
 from datetime import date
-from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -21,7 +19,8 @@ from sandbox.province import Province
 from sandbox.records import new_records
 from sandbox.render import Renderer
 from sandbox.store import json_number
-from tests.connectors.conftest import FakeApi, _handler
+from tests.connectors.conftest import FakeApi
+from tests.loopback_http import serving
 
 SOURCE = "zj_jtt_penalty_file"
 API_SOURCE = "zj_wjw_penalty_api"
@@ -88,15 +87,8 @@ def api(monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeApi]:
     """A loopback HTTP server standing for ``API_SOURCE``'s agency, its connection in the
     environment."""
     fake = FakeApi()
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(fake))
-    fake.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    connection = {"conn_type": "http", "password": "token", "extra": {"base_url": fake.url}}
-    monkeypatch.setenv("AIRFLOW_CONN_ZJ_WJW_API", json.dumps(connection))
-    try:
+    with serving(fake.answer) as url:
+        fake.url = url
+        connection = {"conn_type": "http", "password": "token", "extra": {"base_url": url}}
+        monkeypatch.setenv("AIRFLOW_CONN_ZJ_WJW_API", json.dumps(connection))
         yield fake
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()

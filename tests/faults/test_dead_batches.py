@@ -25,8 +25,9 @@ from hub.cli.main import app
 from hub.collect.lease import LEASE, Heartbeat
 from hub.core.clock import OFFSET_VARIABLE
 from hub.store.schema import ingest_batch, raw_record
-from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.connectors.conftest import FakeApi
 from tests.faults.conftest import API_SOURCE, DAY
+from tests.loopback_http import Answer, Seen
 
 pytestmark = pytest.mark.integration
 

@@ -22,8 +22,9 @@ from hub.store.schema import RECORD_TABLES, ingest_batch, raw_record, source_cur
 from sandbox.agencies import get_agency
 from sandbox.exchange import exchange_table
 from sandbox.store import json_number
-from tests.connectors.conftest import Answer, FakeApi, Seen
+from tests.connectors.conftest import FakeApi
 from tests.faults.conftest import API_SOURCE, DAY, clean_rows
+from tests.loopback_http import Answer, Seen
 
 pytestmark = pytest.mark.integration
 

@@ -31,10 +31,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import date, datetime
 from decimal import Decimal
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 import openpyxl
 import pandas as pd
@@ -52,6 +50,7 @@ from connectors.specs import (
 )
 from hub.collect.sources import SourceSpec
 from hub.core.settings import PROJECT_ROOT
+from tests.loopback_http import Answer, Seen, serving
 
 FIXTURES_DIR = Path(
     os.environ.get("HUB_SOURCE_FIXTURES_DIR", PROJECT_ROOT / "tests" / "fixtures" / "sources")
@@ -355,16 +354,6 @@ def drop_files(recorded: Recorded, drop_root: Path) -> Path:
 # --- the agency's API on loopback ------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Seen:
-    """A request the loopback API received."""
-
-    method: str
-    path: str
-    query: dict[str, str]
-    authorization: str | None
-
-
 @dataclass
 class RecordedApi:
     """The agency's API as far as one recorded page goes, served on loopback.
@@ -389,15 +378,20 @@ class RecordedApi:
             "extra": {"base_url": f"{self.url}/agency"},
         }
 
-    def answer(self, seen: Seen, body: bytes) -> tuple[int, bytes]:
+    def answer(self, seen: Seen) -> Answer:
+        """The agency's answer to ``seen`` (kept in ``seen``), always JSON."""
         with self.lock:
             self.seen.append(seen)
+        status, body = self._answer(seen)
+        return Answer(status, body, {"Content-Type": "application/json; charset=utf-8"})
+
+    def _answer(self, seen: Seen) -> tuple[int, bytes]:
         auth = self.spec.auth
         if isinstance(auth, TokenEndpointAuth) and seen.path == f"/agency{auth.path}":
-            return self._log_in(auth, body)
+            return self._log_in(auth, seen.body)
         if seen.method != "GET" or seen.path != f"/agency{self.spec.path}":
             return 404, _json({"error": f"no {seen.method} {seen.path}"})
-        if not self._authorised(seen.authorization):
+        if not self._authorised(seen.headers.get("Authorization")):
             return 401, _json({"error": "unauthorised"})
         if not self._first_page(seen.query):
             return 400, _json({"error": "only the first page was recorded"})
@@ -432,53 +426,15 @@ def _json(data: Any) -> bytes:
     return json.dumps(data, ensure_ascii=False).encode()
 
 
-def _handler(api: RecordedApi) -> type[BaseHTTPRequestHandler]:
-    class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:
-            self._serve("GET")
-
-        def do_POST(self) -> None:
-            self._serve("POST")
-
-        def _serve(self, method: str) -> None:
-            parts = urlsplit(self.path)
-            length = int(self.headers.get("Content-Length") or 0)
-            body = self.rfile.read(length) if length else b""
-            seen = Seen(
-                method, parts.path, dict(parse_qsl(parts.query)), self.headers.get("Authorization")
-            )
-            status, answer = api.answer(seen, body)
-            try:
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json; charset=utf-8")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-            except (BrokenPipeError, ConnectionResetError):
-                pass  # the client gave up
-
-        def log_message(self, format: str, *args: Any) -> None:
-            pass
-
-    return Handler
-
-
 @contextmanager
 def served_api(recorded: Recorded) -> Iterator[RecordedApi]:
     """Serve the recorded page on a free loopback port for the duration of the block."""
     connector = recorded.spec.connector
     assert isinstance(connector, HttpConnector)
     api = RecordedApi(connector, recorded.files[0].read_bytes())
-    server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
-    api.url = f"http://127.0.0.1:{server.server_address[1]}"
-    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.05})
-    thread.start()
-    try:
+    with serving(api.answer) as url:
+        api.url = url
         yield api
-    finally:
-        server.shutdown()
-        server.server_close()
-        thread.join()
 
 
 # --- delivering the page over the source's transport -----------------------------------------
