@@ -145,6 +145,28 @@ def platform_engine(platform_url: str) -> Iterator[sa.Engine]:
     engine.dispose()
 
 
+@pytest.fixture
+def hub_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """A hub of its own in ``tmp_path``: the project's source files copied to ``sources/`` (add
+    or edit some there), ``var/``, and a SQLite platform made by ``hub init-db``."""
+    from typer.testing import CliRunner
+
+    from hub.cli.main import app
+    from hub.core.settings import MAPPINGS_DIR, settings
+
+    sources = tmp_path / "sources"
+    shutil.copytree(MAPPINGS_DIR / "sources", sources)
+    monkeypatch.setenv("HUB_SOURCES_DIR", str(sources))
+    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
+    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
+    settings.cache_clear()
+    try:
+        assert CliRunner().invoke(app, ["init-db"]).exit_code == 0
+        yield tmp_path
+    finally:
+        settings.cache_clear()
+
+
 @contextmanager
 def sandbox_in_environment(
     config, monkeypatch: pytest.MonkeyPatch, database_url: str | None = None

@@ -10,8 +10,6 @@ from __future__ import annotations
 import json
 import re
 import shlex
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -21,7 +19,6 @@ from typer.testing import CliRunner
 
 from hub.cli.main import app
 from hub.cli.sources import field_table
-from hub.core.settings import MAPPINGS_DIR, settings
 from hub.store.schema import RECORD_TABLES, quarantine
 from quality.report.sheets import display_width
 
@@ -44,27 +41,17 @@ def commands() -> list[list[str]]:
 
 
 @pytest.fixture
-def walkthrough(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def walkthrough(hub_home: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     """The registry with the page's source file, its delivery dropped, a fresh SQLite platform."""
-    sources = tmp_path / "sources"
-    shutil.copytree(MAPPINGS_DIR / "sources", sources)
     [source_file] = blocks("source file")
-    (sources / f"{SOURCE}.yaml").write_text(source_file, encoding="utf-8")
-    drop = tmp_path / "drop"
+    (hub_home / "sources" / f"{SOURCE}.yaml").write_text(source_file, encoding="utf-8")
+    drop = hub_home / "drop"
     [delivery] = blocks("delivery slj_xzcf_20261009.csv")
     (drop / "slj").mkdir(parents=True)
     (drop / "slj" / "slj_xzcf_20261009.csv").write_bytes(delivery.encode("gb18030"))
     connection = {"conn_type": "fs", "extra": {"path": str(drop)}}
     monkeypatch.setenv("AIRFLOW_CONN_ZJ_SLJ_FILE_DROP", json.dumps(connection))
-    monkeypatch.setenv("HUB_SOURCES_DIR", str(sources))
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
-    settings.cache_clear()
-    try:
-        assert CliRunner().invoke(app, ["init-db"]).exit_code == 0
-        yield tmp_path
-    finally:
-        settings.cache_clear()
+    return hub_home
 
 
 def test_the_walkthrough_runs_and_counts_every_record_for_the_right_department(

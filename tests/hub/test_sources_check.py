@@ -7,8 +7,6 @@ Nothing is ever loaded.
 from __future__ import annotations
 
 import json
-import shutil
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -16,27 +14,16 @@ import sqlalchemy as sa
 from typer.testing import CliRunner
 
 from hub.cli.main import app
-from hub.core.settings import MAPPINGS_DIR, settings
 from tests.conftest import MARIADB_ADMIN_URL
 
 FILE_SOURCE = "zj_jtt_penalty_file"
 
 
 @pytest.fixture
-def registry(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def registry(hub_home: Path) -> Path:
     """The project's source files in a folder of their own, an empty drop folder, a platform."""
-    sources = tmp_path / "sources"
-    shutil.copytree(MAPPINGS_DIR / "sources", sources)
-    (tmp_path / "drop" / "jtt").mkdir(parents=True)
-    monkeypatch.setenv("HUB_SOURCES_DIR", str(sources))
-    monkeypatch.setenv("HUB_VAR_DIR", str(tmp_path / "var"))
-    monkeypatch.setenv("HUB_DATABASE_URL", f"sqlite:///{tmp_path / 'hub.db'}")
-    settings.cache_clear()
-    try:
-        assert CliRunner().invoke(app, ["init-db"]).exit_code == 0
-        yield tmp_path
-    finally:
-        settings.cache_clear()
+    (hub_home / "drop" / "jtt").mkdir(parents=True)
+    return hub_home
 
 
 def check(source_id: str) -> tuple[int, str]:
