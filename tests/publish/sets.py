@@ -12,7 +12,9 @@ from pathlib import Path
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import sqlalchemy as sa
 
+from hub.store.publish_schema import delta_manifest
 from tests.publish.conftest import SHANGHAI
 
 
@@ -90,3 +92,14 @@ def all_bytes(delta_dir: Path) -> dict[str, bytes]:
         for p in sorted(delta_dir.rglob("*"))
         if p.is_file()
     }
+
+
+def published_sets(engine: sa.Engine) -> list[sa.Row]:
+    """Every set recorded: site, sequence, day and watermarks, by site and sequence."""
+    m = delta_manifest.c
+    with engine.connect() as connection:
+        return connection.execute(
+            sa.select(m.site_id, m.sequence, m.day, m.watermark_from, m.watermark_to).order_by(
+                m.site_id, m.sequence
+            )
+        ).all()

@@ -31,7 +31,13 @@ from hub.store.publish_schema import delta_file, delta_manifest
 from hub.store.schema import status_change
 from tests.conftest import POSTGRES_ADMIN_URL, throwaway_database
 from tests.publish.conftest import DAY, PULL_SITES, ChangeLog, local
-from tests.publish.sets import all_bytes, read_set, stem, verify_against_manifest
+from tests.publish.sets import (
+    all_bytes,
+    published_sets,
+    read_set,
+    stem,
+    verify_against_manifest,
+)
 
 pytestmark = pytest.mark.integration
 FIRST = date(2026, 9, 1)
@@ -135,19 +141,6 @@ def _another_database(engine: sa.Engine, folder: Path) -> Iterator[sa.Engine]:
         next(urls, None)
 
 
-def _sets(engine: sa.Engine) -> list[sa.Row]:
-    with engine.connect() as connection:
-        return connection.execute(
-            sa.select(
-                delta_manifest.c.site_id,
-                delta_manifest.c.sequence,
-                delta_manifest.c.day,
-                delta_manifest.c.watermark_from,
-                delta_manifest.c.watermark_to,
-            ).order_by(delta_manifest.c.site_id, delta_manifest.c.sequence)
-        ).all()
-
-
 def _recorded_names(engine: sa.Engine) -> set[str]:
     with engine.connect() as connection:
         rows = connection.execute(
@@ -198,7 +191,7 @@ def test_a_publication_failing_at_any_step_leaves_every_site_gap_free_and_byte_i
     assert steps[-2:] == ["record_sets", "after record_sets"]
     assert sum(s.startswith("write ") for s in steps) == 3 * len(PULL_SITES)
     assert sum(s.startswith("replace ") for s in steps) == 3 * len(PULL_SITES)
-    sets = _sets(log.engine)
+    sets = published_sets(log.engine)
     for site in PULL_SITES:
         own = [s for s in sets if s.site_id == site]
         assert [s.sequence for s in own] == list(range(1, len(published_days) + 1))
@@ -218,7 +211,7 @@ def test_a_publication_failing_at_any_step_leaves_every_site_gap_free_and_byte_i
             connection.execute(status_change.insert(), changes)
         for clean_day in published_days:
             publish(clean_day, clean)
-        assert _sets(clean) == sets
+        assert published_sets(clean) == sets
     assert all_bytes(delta_dir) == all_bytes(clean_dir)
 
 

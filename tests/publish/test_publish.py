@@ -18,7 +18,13 @@ from hub.publish.ranges import DayOrderError, DayRange
 from hub.store.publish_schema import delta_manifest
 from hub.store.schema import status_change
 from tests.publish.conftest import DAY, PULL_SITES, SHANGHAI, ChangeLog, local
-from tests.publish.sets import all_bytes, expected_rows, read_set, verify_against_manifest
+from tests.publish.sets import (
+    all_bytes,
+    expected_rows,
+    published_sets,
+    read_set,
+    verify_against_manifest,
+)
 
 pytestmark = pytest.mark.integration
 NEXT = DAY + timedelta(days=1)
@@ -102,16 +108,7 @@ def test_republishing_after_later_changes_gives_the_same_bytes_and_sequences_sta
     skipped_a_day = publish(NEXT + timedelta(days=2), log.engine)
 
     assert [o.range.day for o in skipped_a_day] == [NEXT + timedelta(days=1), NEXT + timedelta(2)]
-    with log.engine.connect() as connection:
-        sets = connection.execute(
-            sa.select(
-                delta_manifest.c.site_id,
-                delta_manifest.c.sequence,
-                delta_manifest.c.day,
-                delta_manifest.c.watermark_from,
-                delta_manifest.c.watermark_to,
-            ).order_by(delta_manifest.c.site_id, delta_manifest.c.sequence)
-        ).all()
+    sets = published_sets(log.engine)
     for site in PULL_SITES:
         own = [s for s in sets if s.site_id == site]
         assert [s.sequence for s in own] == [1, 2, 3, 4]
